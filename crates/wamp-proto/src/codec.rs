@@ -50,17 +50,44 @@ pub struct Serializer {
 impl Serializer {
     /// Every WebSocket subprotocol we speak, in the router's default preference order.
     pub const ALL: [Serializer; 6] = [
-        Serializer { format: Format::Cbor, batched: true },
-        Serializer { format: Format::Cbor, batched: false },
-        Serializer { format: Format::MsgPack, batched: true },
-        Serializer { format: Format::MsgPack, batched: false },
-        Serializer { format: Format::Json, batched: true },
-        Serializer { format: Format::Json, batched: false },
+        Serializer {
+            format: Format::Cbor,
+            batched: true,
+        },
+        Serializer {
+            format: Format::Cbor,
+            batched: false,
+        },
+        Serializer {
+            format: Format::MsgPack,
+            batched: true,
+        },
+        Serializer {
+            format: Format::MsgPack,
+            batched: false,
+        },
+        Serializer {
+            format: Format::Json,
+            batched: true,
+        },
+        Serializer {
+            format: Format::Json,
+            batched: false,
+        },
     ];
 
-    pub const JSON: Serializer = Serializer { format: Format::Json, batched: false };
-    pub const MSGPACK: Serializer = Serializer { format: Format::MsgPack, batched: false };
-    pub const CBOR: Serializer = Serializer { format: Format::Cbor, batched: false };
+    pub const JSON: Serializer = Serializer {
+        format: Format::Json,
+        batched: false,
+    };
+    pub const MSGPACK: Serializer = Serializer {
+        format: Format::MsgPack,
+        batched: false,
+    };
+    pub const CBOR: Serializer = Serializer {
+        format: Format::Cbor,
+        batched: false,
+    };
 
     /// The WebSocket subprotocol name, e.g. `wamp.2.cbor.batched`.
     pub fn subprotocol(self) -> &'static str {
@@ -76,7 +103,9 @@ impl Serializer {
 
     /// Parses a WebSocket subprotocol name.
     pub fn from_subprotocol(s: &str) -> Option<Serializer> {
-        Serializer::ALL.into_iter().find(|ser| ser.subprotocol() == s)
+        Serializer::ALL
+            .into_iter()
+            .find(|ser| ser.subprotocol() == s)
     }
 
     /// Decodes one WebSocket message into the WAMP messages it carries.
@@ -142,12 +171,16 @@ impl Serializer {
 pub fn encode_body(format: Format, msg: &Message, out: &mut Vec<u8>) -> Result<(), ProtoError> {
     let enc = |e: String| ProtoError::Encode(e);
     match format {
-        Format::Json => serde_json::to_writer(&mut *out, &msg.ser(true)).map_err(|e| enc(e.to_string())),
+        Format::Json => {
+            serde_json::to_writer(&mut *out, &msg.ser(true)).map_err(|e| enc(e.to_string()))
+        }
         Format::MsgPack => {
             let mut ser = rmp_serde::Serializer::new(&mut *out);
             serde::Serialize::serialize(&msg.ser(false), &mut ser).map_err(|e| enc(e.to_string()))
         }
-        Format::Cbor => ciborium::into_writer(&msg.ser(false), &mut *out).map_err(|e| enc(e.to_string())),
+        Format::Cbor => {
+            ciborium::into_writer(&msg.ser(false), &mut *out).map_err(|e| enc(e.to_string()))
+        }
     }
 }
 
@@ -158,18 +191,25 @@ pub fn decode_one(format: Format, data: &[u8]) -> Result<Message, ProtoError> {
 
 /// Decodes one value in `format`; trailing bytes are an error.
 pub fn decode_value(format: Format, data: &[u8]) -> Result<Value, ProtoError> {
-    let err = |reason: String| ProtoError::Decode { format: format.name(), reason };
+    let err = |reason: String| ProtoError::Decode {
+        format: format.name(),
+        reason,
+    };
     match format {
         Format::Json => {
             let mut de = serde_json::Deserializer::from_slice(data);
-            let v = ValueSeed::new(true).deserialize(&mut de).map_err(|e| err(e.to_string()))?;
+            let v = ValueSeed::new(true)
+                .deserialize(&mut de)
+                .map_err(|e| err(e.to_string()))?;
             de.end().map_err(|e| err(e.to_string()))?;
             Ok(v)
         }
         Format::MsgPack => {
             let mut cursor = std::io::Cursor::new(data);
             let mut de = rmp_serde::Deserializer::new(&mut cursor);
-            let v = ValueSeed::new(false).deserialize(&mut de).map_err(|e| err(e.to_string()))?;
+            let v = ValueSeed::new(false)
+                .deserialize(&mut de)
+                .map_err(|e| err(e.to_string()))?;
             if (cursor.position() as usize) != data.len() {
                 return Err(err("trailing bytes after message".into()));
             }
@@ -200,7 +240,10 @@ pub fn split_batch(format: Format, data: &[u8]) -> Result<Vec<&[u8]>, ProtoError
     let mut rest = data;
     while !rest.is_empty() {
         if rest.len() < 4 {
-            return Err(ProtoError::Framing(format!("{} bytes left, need a 4-byte length", rest.len())));
+            return Err(ProtoError::Framing(format!(
+                "{} bytes left, need a 4-byte length",
+                rest.len()
+            )));
         }
         let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
         let body = rest

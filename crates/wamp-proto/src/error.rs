@@ -5,7 +5,10 @@
 pub enum ProtoError {
     /// The bytes are not valid in the serializer's format.
     #[error("cannot decode {format} payload: {reason}")]
-    Decode { format: &'static str, reason: String },
+    Decode {
+        format: &'static str,
+        reason: String,
+    },
     /// The value decoded but is not a well-formed WAMP message.
     #[error("malformed message: {0}")]
     Shape(String),

@@ -51,7 +51,10 @@ impl Payload {
         Payload { args, kwargs }
     }
     pub fn args(args: Vec<Value>) -> Self {
-        Payload { args, kwargs: Dict::new() }
+        Payload {
+            args,
+            kwargs: Dict::new(),
+        }
     }
     pub fn is_empty(&self) -> bool {
         self.args.is_empty() && self.kwargs.is_empty()
@@ -61,30 +64,117 @@ impl Payload {
 /// A WAMP v2 message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
-    Hello { realm: Option<String>, details: Dict },
-    Welcome { session: Id, details: Dict },
-    Abort { details: Dict, reason: String },
-    Challenge { authmethod: String, extra: Dict },
-    Authenticate { signature: String, extra: Dict },
-    Goodbye { details: Dict, reason: String },
-    Error { request_type: u64, request: Id, details: Dict, error: String, payload: Payload },
-    Publish { request: Id, options: Dict, topic: String, payload: Payload },
-    Published { request: Id, publication: Id },
-    Subscribe { request: Id, options: Dict, topic: String },
-    Subscribed { request: Id, subscription: Id },
-    Unsubscribe { request: Id, subscription: Id },
-    Unsubscribed { request: Id, details: Option<Dict> },
-    Event { subscription: Id, publication: Id, details: Dict, payload: Payload },
-    Call { request: Id, options: Dict, procedure: String, payload: Payload },
-    Cancel { request: Id, options: Dict },
-    Result { request: Id, details: Dict, payload: Payload },
-    Register { request: Id, options: Dict, procedure: String },
-    Registered { request: Id, registration: Id },
-    Unregister { request: Id, registration: Id },
-    Unregistered { request: Id, details: Option<Dict> },
-    Invocation { request: Id, registration: Id, details: Dict, payload: Payload },
-    Interrupt { request: Id, options: Dict },
-    Yield { request: Id, options: Dict, payload: Payload },
+    Hello {
+        realm: Option<String>,
+        details: Dict,
+    },
+    Welcome {
+        session: Id,
+        details: Dict,
+    },
+    Abort {
+        details: Dict,
+        reason: String,
+    },
+    Challenge {
+        authmethod: String,
+        extra: Dict,
+    },
+    Authenticate {
+        signature: String,
+        extra: Dict,
+    },
+    Goodbye {
+        details: Dict,
+        reason: String,
+    },
+    Error {
+        request_type: u64,
+        request: Id,
+        details: Dict,
+        error: String,
+        payload: Payload,
+    },
+    Publish {
+        request: Id,
+        options: Dict,
+        topic: String,
+        payload: Payload,
+    },
+    Published {
+        request: Id,
+        publication: Id,
+    },
+    Subscribe {
+        request: Id,
+        options: Dict,
+        topic: String,
+    },
+    Subscribed {
+        request: Id,
+        subscription: Id,
+    },
+    Unsubscribe {
+        request: Id,
+        subscription: Id,
+    },
+    Unsubscribed {
+        request: Id,
+        details: Option<Dict>,
+    },
+    Event {
+        subscription: Id,
+        publication: Id,
+        details: Dict,
+        payload: Payload,
+    },
+    Call {
+        request: Id,
+        options: Dict,
+        procedure: String,
+        payload: Payload,
+    },
+    Cancel {
+        request: Id,
+        options: Dict,
+    },
+    Result {
+        request: Id,
+        details: Dict,
+        payload: Payload,
+    },
+    Register {
+        request: Id,
+        options: Dict,
+        procedure: String,
+    },
+    Registered {
+        request: Id,
+        registration: Id,
+    },
+    Unregister {
+        request: Id,
+        registration: Id,
+    },
+    Unregistered {
+        request: Id,
+        details: Option<Dict>,
+    },
+    Invocation {
+        request: Id,
+        registration: Id,
+        details: Dict,
+        payload: Payload,
+    },
+    Interrupt {
+        request: Id,
+        options: Dict,
+    },
+    Yield {
+        request: Id,
+        options: Dict,
+        payload: Payload,
+    },
 }
 
 // === impl Message ===
@@ -129,7 +219,10 @@ impl Message {
     /// Parses the list form of a message.
     pub fn from_value(v: Value) -> Result<Message, ProtoError> {
         let Value::List(items) = v else {
-            return Err(ProtoError::shape(format!("message must be a list, got {}", v.type_name())));
+            return Err(ProtoError::shape(format!(
+                "message must be a list, got {}",
+                v.type_name()
+            )));
         };
         let mut r = Reader::new(items)?;
         let msg = r.message()?;
@@ -192,7 +285,11 @@ impl Reader {
                 .ok_or_else(|| ProtoError::shape("message type must be an integer"))?,
             None => return Err(ProtoError::shape("empty message list")),
         };
-        Ok(Reader { items, code, pos: 1 })
+        Ok(Reader {
+            items,
+            code,
+            pos: 1,
+        })
     }
 
     fn what(&self) -> String {
@@ -226,7 +323,8 @@ impl Reader {
 
     fn int(&mut self) -> Result<u64, ProtoError> {
         let v = self.next()?;
-        v.as_u64().ok_or_else(|| self.bad("a non-negative integer", &v))
+        v.as_u64()
+            .ok_or_else(|| self.bad("a non-negative integer", &v))
     }
 
     fn string(&mut self) -> Result<String, ProtoError> {
@@ -300,14 +398,30 @@ impl Reader {
     fn message(&mut self) -> Result<Message, ProtoError> {
         use Message as M;
         Ok(match self.code {
-            code::HELLO => M::Hello { realm: self.opt_string()?, details: self.dict()? },
-            code::WELCOME => M::Welcome { session: self.id()?, details: self.dict()? },
-            code::ABORT => M::Abort { details: self.dict()?, reason: self.string()? },
-            code::CHALLENGE => M::Challenge { authmethod: self.string()?, extra: self.dict()? },
-            code::AUTHENTICATE => {
-                M::Authenticate { signature: self.string()?, extra: self.dict()? }
-            }
-            code::GOODBYE => M::Goodbye { details: self.dict()?, reason: self.string()? },
+            code::HELLO => M::Hello {
+                realm: self.opt_string()?,
+                details: self.dict()?,
+            },
+            code::WELCOME => M::Welcome {
+                session: self.id()?,
+                details: self.dict()?,
+            },
+            code::ABORT => M::Abort {
+                details: self.dict()?,
+                reason: self.string()?,
+            },
+            code::CHALLENGE => M::Challenge {
+                authmethod: self.string()?,
+                extra: self.dict()?,
+            },
+            code::AUTHENTICATE => M::Authenticate {
+                signature: self.string()?,
+                extra: self.dict()?,
+            },
+            code::GOODBYE => M::Goodbye {
+                details: self.dict()?,
+                reason: self.string()?,
+            },
             code::ERROR => M::Error {
                 request_type: self.int()?,
                 request: self.id()?,
@@ -321,15 +435,27 @@ impl Reader {
                 topic: self.string()?,
                 payload: self.payload()?,
             },
-            code::PUBLISHED => M::Published { request: self.id()?, publication: self.id()? },
+            code::PUBLISHED => M::Published {
+                request: self.id()?,
+                publication: self.id()?,
+            },
             code::SUBSCRIBE => M::Subscribe {
                 request: self.id()?,
                 options: self.dict()?,
                 topic: self.string()?,
             },
-            code::SUBSCRIBED => M::Subscribed { request: self.id()?, subscription: self.id()? },
-            code::UNSUBSCRIBE => M::Unsubscribe { request: self.id()?, subscription: self.id()? },
-            code::UNSUBSCRIBED => M::Unsubscribed { request: self.id()?, details: self.opt_dict()? },
+            code::SUBSCRIBED => M::Subscribed {
+                request: self.id()?,
+                subscription: self.id()?,
+            },
+            code::UNSUBSCRIBE => M::Unsubscribe {
+                request: self.id()?,
+                subscription: self.id()?,
+            },
+            code::UNSUBSCRIBED => M::Unsubscribed {
+                request: self.id()?,
+                details: self.opt_dict()?,
+            },
             code::EVENT => M::Event {
                 subscription: self.id()?,
                 publication: self.id()?,
@@ -342,7 +468,10 @@ impl Reader {
                 procedure: self.string()?,
                 payload: self.payload()?,
             },
-            code::CANCEL => M::Cancel { request: self.id()?, options: self.dict()? },
+            code::CANCEL => M::Cancel {
+                request: self.id()?,
+                options: self.dict()?,
+            },
             code::RESULT => M::Result {
                 request: self.id()?,
                 details: self.dict()?,
@@ -353,16 +482,28 @@ impl Reader {
                 options: self.dict()?,
                 procedure: self.string()?,
             },
-            code::REGISTERED => M::Registered { request: self.id()?, registration: self.id()? },
-            code::UNREGISTER => M::Unregister { request: self.id()?, registration: self.id()? },
-            code::UNREGISTERED => M::Unregistered { request: self.id()?, details: self.opt_dict()? },
+            code::REGISTERED => M::Registered {
+                request: self.id()?,
+                registration: self.id()?,
+            },
+            code::UNREGISTER => M::Unregister {
+                request: self.id()?,
+                registration: self.id()?,
+            },
+            code::UNREGISTERED => M::Unregistered {
+                request: self.id()?,
+                details: self.opt_dict()?,
+            },
             code::INVOCATION => M::Invocation {
                 request: self.id()?,
                 registration: self.id()?,
                 details: self.dict()?,
                 payload: self.payload()?,
             },
-            code::INTERRUPT => M::Interrupt { request: self.id()?, options: self.dict()? },
+            code::INTERRUPT => M::Interrupt {
+                request: self.id()?,
+                options: self.dict()?,
+            },
             code::YIELD => M::Yield {
                 request: self.id()?,
                 options: self.dict()?,
@@ -396,7 +537,11 @@ impl Serialize for El<'_> {
             El::Str(v) => s.serialize_str(v),
             El::Null => s.serialize_unit(),
             // binary convention is applied by the wrappers below
-            El::Dict(d) => SerDict { dict: d, json: false }.serialize(s),
+            El::Dict(d) => SerDict {
+                dict: d,
+                json: false,
+            }
+            .serialize(s),
         }
     }
 }
@@ -416,61 +561,108 @@ impl MsgSer<'_> {
             M::Challenge { authmethod, extra } => (vec![c, Str(authmethod), Dict(extra)], None),
             M::Authenticate { signature, extra } => (vec![c, Str(signature), Dict(extra)], None),
             M::Goodbye { details, reason } => (vec![c, Dict(details), Str(reason)], None),
-            M::Error { request_type, request, details, error, payload } => (
-                vec![c, Int(*request_type), Int(*request), Dict(details), Str(error)],
+            M::Error {
+                request_type,
+                request,
+                details,
+                error,
+                payload,
+            } => (
+                vec![
+                    c,
+                    Int(*request_type),
+                    Int(*request),
+                    Dict(details),
+                    Str(error),
+                ],
                 Some(payload),
             ),
-            M::Publish { request, options, topic, payload } => {
-                (vec![c, Int(*request), Dict(options), Str(topic)], Some(payload))
-            }
-            M::Published { request, publication } => {
-                (vec![c, Int(*request), Int(*publication)], None)
-            }
-            M::Subscribe { request, options, topic } => {
-                (vec![c, Int(*request), Dict(options), Str(topic)], None)
-            }
-            M::Subscribed { request, subscription } => {
-                (vec![c, Int(*request), Int(*subscription)], None)
-            }
-            M::Unsubscribe { request, subscription } => {
-                (vec![c, Int(*request), Int(*subscription)], None)
-            }
+            M::Publish {
+                request,
+                options,
+                topic,
+                payload,
+            } => (
+                vec![c, Int(*request), Dict(options), Str(topic)],
+                Some(payload),
+            ),
+            M::Published {
+                request,
+                publication,
+            } => (vec![c, Int(*request), Int(*publication)], None),
+            M::Subscribe {
+                request,
+                options,
+                topic,
+            } => (vec![c, Int(*request), Dict(options), Str(topic)], None),
+            M::Subscribed {
+                request,
+                subscription,
+            } => (vec![c, Int(*request), Int(*subscription)], None),
+            M::Unsubscribe {
+                request,
+                subscription,
+            } => (vec![c, Int(*request), Int(*subscription)], None),
             M::Unsubscribed { request, details } => match details {
                 Some(d) => (vec![c, Int(*request), Dict(d)], None),
                 None => (vec![c, Int(*request)], None),
             },
-            M::Event { subscription, publication, details, payload } => (
+            M::Event {
+                subscription,
+                publication,
+                details,
+                payload,
+            } => (
                 vec![c, Int(*subscription), Int(*publication), Dict(details)],
                 Some(payload),
             ),
-            M::Call { request, options, procedure, payload } => {
-                (vec![c, Int(*request), Dict(options), Str(procedure)], Some(payload))
-            }
+            M::Call {
+                request,
+                options,
+                procedure,
+                payload,
+            } => (
+                vec![c, Int(*request), Dict(options), Str(procedure)],
+                Some(payload),
+            ),
             M::Cancel { request, options } => (vec![c, Int(*request), Dict(options)], None),
-            M::Result { request, details, payload } => {
-                (vec![c, Int(*request), Dict(details)], Some(payload))
-            }
-            M::Register { request, options, procedure } => {
-                (vec![c, Int(*request), Dict(options), Str(procedure)], None)
-            }
-            M::Registered { request, registration } => {
-                (vec![c, Int(*request), Int(*registration)], None)
-            }
-            M::Unregister { request, registration } => {
-                (vec![c, Int(*request), Int(*registration)], None)
-            }
+            M::Result {
+                request,
+                details,
+                payload,
+            } => (vec![c, Int(*request), Dict(details)], Some(payload)),
+            M::Register {
+                request,
+                options,
+                procedure,
+            } => (vec![c, Int(*request), Dict(options), Str(procedure)], None),
+            M::Registered {
+                request,
+                registration,
+            } => (vec![c, Int(*request), Int(*registration)], None),
+            M::Unregister {
+                request,
+                registration,
+            } => (vec![c, Int(*request), Int(*registration)], None),
             M::Unregistered { request, details } => match details {
                 Some(d) => (vec![c, Int(*request), Dict(d)], None),
                 None => (vec![c, Int(*request)], None),
             },
-            M::Invocation { request, registration, details, payload } => (
+            M::Invocation {
+                request,
+                registration,
+                details,
+                payload,
+            } => (
                 vec![c, Int(*request), Int(*registration), Dict(details)],
                 Some(payload),
             ),
             M::Interrupt { request, options } => (vec![c, Int(*request), Dict(options)], None),
-            M::Yield { request, options, payload } => {
-                (vec![c, Int(*request), Dict(options)], Some(payload))
-            }
+            M::Yield {
+                request,
+                options,
+                payload,
+            } => (vec![c, Int(*request), Dict(options)], Some(payload)),
         }
     }
 }
@@ -494,10 +686,16 @@ impl Serialize for MsgSer<'_> {
         }
         if let Some(p) = payload {
             if with_args {
-                seq.serialize_element(&SerList { list: &p.args, json })?;
+                seq.serialize_element(&SerList {
+                    list: &p.args,
+                    json,
+                })?;
             }
             if with_kwargs {
-                seq.serialize_element(&SerDict { dict: &p.kwargs, json })?;
+                seq.serialize_element(&SerDict {
+                    dict: &p.kwargs,
+                    json,
+                })?;
             }
         }
         seq.end()

@@ -34,14 +34,22 @@ fn loose_component(c: &str) -> bool {
 }
 
 fn strict_component(c: &str) -> bool {
-    !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    !c.is_empty()
+        && c.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Checks a URI. `strict` allows only `[0-9a-z_]` components; loose forbids whitespace and `#`.
 /// Patterns may have empty components: prefix patterns the last one (or be empty), wildcard
 /// patterns any of them.
 pub fn validate(uri: &str, policy: MatchPolicy, strict: bool) -> bool {
-    let ok = |c: &str| if strict { strict_component(c) } else { loose_component(c) };
+    let ok = |c: &str| {
+        if strict {
+            strict_component(c)
+        } else {
+            loose_component(c)
+        }
+    };
     let parts: Vec<&str> = uri.split('.').collect();
     match policy {
         MatchPolicy::Exact => parts.iter().all(|c| ok(c)),
@@ -83,7 +91,10 @@ fn wildcard_matches(pattern: &str, uri: &str) -> bool {
 pub fn wildcard_rank(pattern: &str) -> (usize, usize) {
     let parts: Vec<&str> = pattern.split('.').collect();
     let concrete = parts.iter().filter(|c| !c.is_empty()).count();
-    let first_empty = parts.iter().position(|c| c.is_empty()).unwrap_or(parts.len());
+    let first_empty = parts
+        .iter()
+        .position(|c| c.is_empty())
+        .unwrap_or(parts.len());
     (concrete, first_empty)
 }
 
@@ -115,8 +126,11 @@ mod tests {
         assert!(matches("a..c", MatchPolicy::Wildcard, "a.x.c"));
         assert!(!matches("a..c", MatchPolicy::Wildcard, "a.x.y.c"));
         assert!(!matches("a..c", MatchPolicy::Wildcard, "a.x"));
-        assert!(matches("crossbarfabriccenter.node..on_ready", MatchPolicy::Wildcard,
-            "crossbarfabriccenter.node.n1.on_ready"));
+        assert!(matches(
+            "crossbarfabriccenter.node..on_ready",
+            MatchPolicy::Wildcard,
+            "crossbarfabriccenter.node.n1.on_ready"
+        ));
     }
 
     #[test]

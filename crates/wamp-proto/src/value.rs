@@ -211,9 +211,9 @@ impl From<&Value> for serde_json::Value {
             Value::Str(s) => serde_json::Value::String(s.clone()),
             Value::Bytes(b) => serde_json::Value::String(json_bytes(b)),
             Value::List(l) => serde_json::Value::Array(l.iter().map(Into::into).collect()),
-            Value::Dict(d) => serde_json::Value::Object(
-                d.iter().map(|(k, v)| (k.clone(), v.into())).collect(),
-            ),
+            Value::Dict(d) => {
+                serde_json::Value::Object(d.iter().map(|(k, v)| (k.clone(), v.into())).collect())
+            }
         }
     }
 }
@@ -246,8 +246,16 @@ impl Serialize for Ser<'_> {
             Value::Str(v) => s.serialize_str(v),
             Value::Bytes(b) if self.json => s.serialize_str(&json_bytes(b)),
             Value::Bytes(b) => s.serialize_bytes(b),
-            Value::List(l) => SerList { list: l, json: self.json }.serialize(s),
-            Value::Dict(d) => SerDict { dict: d, json: self.json }.serialize(s),
+            Value::List(l) => SerList {
+                list: l,
+                json: self.json,
+            }
+            .serialize(s),
+            Value::Dict(d) => SerDict {
+                dict: d,
+                json: self.json,
+            }
+            .serialize(s),
         }
     }
 }
@@ -262,7 +270,10 @@ impl Serialize for SerList<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.list.len()))?;
         for v in self.list {
-            seq.serialize_element(&Ser { value: v, json: self.json })?;
+            seq.serialize_element(&Ser {
+                value: v,
+                json: self.json,
+            })?;
         }
         seq.end()
     }
@@ -278,7 +289,13 @@ impl Serialize for SerDict<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.dict.len()))?;
         for (k, v) in self.dict {
-            map.serialize_entry(k, &Ser { value: v, json: self.json })?;
+            map.serialize_entry(
+                k,
+                &Ser {
+                    value: v,
+                    json: self.json,
+                },
+            )?;
         }
         map.end()
     }
@@ -297,13 +314,19 @@ pub struct ValueSeed {
 
 impl ValueSeed {
     pub fn new(json: bool) -> Self {
-        ValueSeed { json, depth: MAX_DEPTH }
+        ValueSeed {
+            json,
+            depth: MAX_DEPTH,
+        }
     }
     fn child<E: de::Error>(self) -> Result<Self, E> {
         if self.depth == 0 {
             return Err(E::custom("value nested too deeply"));
         }
-        Ok(ValueSeed { depth: self.depth - 1, ..self })
+        Ok(ValueSeed {
+            depth: self.depth - 1,
+            ..self
+        })
     }
     fn string<E: de::Error>(self, v: &str) -> Result<Value, E> {
         match v.strip_prefix('\0') {
@@ -354,7 +377,9 @@ impl<'de> Visitor<'de> for ValueSeed {
             .map_err(|_| E::custom("integer out of range"))
     }
     fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
-        u64::try_from(v).map(Value::from).map_err(|_| E::custom("integer out of range"))
+        u64::try_from(v)
+            .map(Value::from)
+            .map_err(|_| E::custom("integer out of range"))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(Value::Float(v))

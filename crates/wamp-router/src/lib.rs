@@ -1,1 +1,220 @@
-//! placeholder
+//! `wamp-router`: an embeddable WAMP v2 router.
+//!
+//! A [`Router`] holds realms (added and removed at run time), authenticates sessions through an
+//! [`auth::Authenticator`], and serves them over WebSocket ([`Router::serve`]) or in-process
+//! ([`Router::connect_local`]). Routing itself — broker, dealer, meta API — lives in the realm.
+
+pub mod auth;
+pub mod broker;
+pub mod dealer;
+pub mod driver;
+pub mod error;
+mod meta;
+pub mod outgoing;
+pub mod realm;
+pub mod role;
+pub mod session;
+pub mod transport;
+pub mod util;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, warn};
+use wamp_proto::Message;
+
+pub use auth::{Authenticator, Principal};
+pub use error::{Abort, RouterError};
+pub use realm::{Realm, RealmConfig};
+pub use role::{Action, Permission, Role};
+
+/// Transport settings of a router.
+#[derive(Debug, Clone)]
+pub struct RouterConfig {
+    /// WebSocket path (`/ws`).
+    pub path: String,
+    /// Largest WebSocket message accepted.
+    pub max_message_size: usize,
+    /// Interval of WebSocket pings to each client.
+    pub ping_interval: Duration,
+    /// How long a pong may take before the connection is dropped.
+    pub ping_timeout: Duration,
+    /// Time allowed for the HTTP upgrade request.
+    pub handshake_timeout: Duration,
+    /// Messages queued per session before it counts as too slow and is dropped.
+    pub queue_len: usize,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        RouterConfig {
+            path: "/ws".into(),
+            max_message_size: 1024 * 1024,
+            ping_interval: Duration::from_secs(10),
+            ping_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(5),
+            queue_len: 16 * 1024,
+        }
+    }
+}
+
+/// The router: realms and the authenticator, shared by all connections.
+pub struct Router {
+    config: RouterConfig,
+    realms: RwLock<HashMap<String, Arc<Realm>>>,
+    authenticator: RwLock<Arc<dyn Authenticator>>,
+}
+
+impl Router {
+    /// A router with no realms that lets anonymous sessions in as `anonymous`.
+    pub fn new(config: RouterConfig) -> Arc<Router> {
+        let auth: Arc<dyn Authenticator> = Arc::new(auth::AnonymousAuth {
+            authrole: "anonymous".into(),
+        });
+        Arc::new(Router {
+            config,
+            realms: RwLock::new(HashMap::new()),
+            authenticator: RwLock::new(auth),
+        })
+    }
+
+    pub fn config(&self) -> &RouterConfig {
+        &self.config
+    }
+
+    pub fn authenticator(&self) -> Arc<dyn Authenticator> {
+        self.authenticator
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces the authenticator for sessions that say HELLO from now on.
+    pub fn set_authenticator(&self, auth: Arc<dyn Authenticator>) {
+        *self
+            .authenticator
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = auth;
+    }
+
+    /// Adds a realm.
+    pub fn add_realm(&self, config: RealmConfig) -> Result<Arc<Realm>, RouterError> {
+        let mut realms = self.realms.write().unwrap_or_else(|e| e.into_inner());
+        if realms.contains_key(&config.name) {
+            return Err(RouterError::RealmExists(config.name));
+        }
+        let realm = Realm::new(config);
+        realms.insert(realm.name.clone(), realm.clone());
+        info!(realm = %realm.name, "realm started");
+        Ok(realm)
+    }
+
+    /// Removes a realm, closing its sessions with `wamp.close.close_realm`.
+    pub fn remove_realm(&self, name: &str) -> bool {
+        let removed = self
+            .realms
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        match removed {
+            Some(realm) => {
+                realm.close_all(wamp_proto::wamp_errors::CLOSE_REALM, "realm removed");
+                info!(realm = %name, "realm stopped");
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn realm(&self, name: &str) -> Option<Arc<Realm>> {
+        self.realms
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Names of all realms, sorted.
+    pub fn realm_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .realms
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Sessions joined on all realms.
+    pub fn session_count(&self) -> usize {
+        let realms: Vec<Arc<Realm>> = self
+            .realms
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        realms.iter().map(|r| r.session_count()).sum()
+    }
+
+    /// Opens an in-process session transport (see [`transport::local::connect`]).
+    pub fn connect_local(self: &Arc<Self>) -> (mpsc::Sender<Message>, mpsc::Receiver<Message>) {
+        transport::local::connect(self.clone())
+    }
+
+    /// Accepts WebSocket connections on `listener` until `shutdown` turns true, then closes
+    /// every session with GOODBYE `wamp.close.system_shutdown`.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => self.spawn_connection(stream, peer),
+                    Err(e) => {
+                        warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                _ = shutdown.wait_for(|s| *s) => break,
+            }
+        }
+        self.shutdown();
+    }
+
+    fn spawn_connection(self: &Arc<Self>, stream: tokio::net::TcpStream, peer: SocketAddr) {
+        let _ = stream.set_nodelay(true);
+        debug!(%peer, "connection accepted");
+        tokio::spawn(transport::websocket::serve_connection(
+            self.clone(),
+            stream,
+            peer,
+            None,
+        ));
+    }
+
+    /// Closes every session on every realm (GOODBYE `wamp.close.system_shutdown`).
+    pub fn shutdown(&self) {
+        let realms: Vec<Arc<Realm>> = self
+            .realms
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for realm in realms {
+            realm.close_all(
+                wamp_proto::wamp_errors::SYSTEM_SHUTDOWN,
+                "router shutting down",
+            );
+        }
+    }
+}

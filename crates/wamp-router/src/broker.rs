@@ -1,0 +1,453 @@
+//! The broker: subscriptions (exact, prefix, wildcard) and the delivery of events.
+//!
+//! One subscription exists per (URI, match policy); sessions subscribing to the same pair share
+//! its id. An event is built once per matching subscription and shared by all its subscribers
+//! ([`Shared`]), so each serializer in use encodes it once.
+
+use std::collections::{HashMap, HashSet};
+
+use wamp_proto::message::code;
+use wamp_proto::uri::{self, MatchPolicy};
+use wamp_proto::{dict, wamp_errors as err, Dict, Id, Message, Payload, Value};
+
+use crate::outgoing::{Outgoing, Shared};
+use crate::realm::RealmState;
+use crate::role::Action;
+use crate::session::SessionInfo;
+use crate::util::{random_id, utcnow};
+
+/// One subscription and the sessions on it.
+#[derive(Debug)]
+pub struct Subscription {
+    pub id: Id,
+    pub uri: String,
+    pub policy: MatchPolicy,
+    pub created: String,
+    /// Subscribers in subscription order.
+    pub subscribers: Vec<Id>,
+}
+
+impl Subscription {
+    /// The details dict of the subscription meta API.
+    pub fn details(&self) -> Dict {
+        dict! {
+            "id" => self.id,
+            "created" => self.created.clone(),
+            "uri" => self.uri.clone(),
+            "match" => self.policy.as_str(),
+        }
+    }
+}
+
+/// Subscription indices of one realm.
+#[derive(Debug, Default)]
+pub struct Broker {
+    pub subs: HashMap<Id, Subscription>,
+    pub index: HashMap<(String, MatchPolicy), Id>,
+    /// Subscriptions with a pattern (prefix or wildcard): scanned on every publish.
+    pub patterns: HashSet<Id>,
+    pub by_session: HashMap<Id, Vec<Id>>,
+}
+
+impl Broker {
+    /// Ids of the subscriptions whose pattern matches `topic`.
+    pub fn matching(&self, topic: &str) -> Vec<Id> {
+        let mut out = Vec::new();
+        if let Some(id) = self.index.get(&(topic.to_owned(), MatchPolicy::Exact)) {
+            out.push(*id);
+        }
+        for id in &self.patterns {
+            if let Some(s) = self.subs.get(id) {
+                if uri::matches(&s.uri, s.policy, topic) {
+                    out.push(*id);
+                }
+            }
+        }
+        out
+    }
+
+    /// The subscription a session would join for (uri, policy), if it exists.
+    pub fn lookup(&self, topic: &str, policy: MatchPolicy) -> Option<Id> {
+        self.index.get(&(topic.to_owned(), policy)).copied()
+    }
+}
+
+/// Which subscribers a publication may reach (PUBLISH options).
+struct Audience {
+    exclude_me: bool,
+    eligible: Option<HashSet<Id>>,
+    exclude: HashSet<Id>,
+    eligible_authid: Option<HashSet<String>>,
+    exclude_authid: HashSet<String>,
+    eligible_authrole: Option<HashSet<String>>,
+    exclude_authrole: HashSet<String>,
+}
+
+impl Audience {
+    fn parse(options: &Dict) -> Result<Audience, String> {
+        Ok(Audience {
+            exclude_me: opt_bool(options, "exclude_me")?.unwrap_or(true),
+            eligible: id_set(options, "eligible")?,
+            exclude: id_set(options, "exclude")?.unwrap_or_default(),
+            eligible_authid: str_set(options, "eligible_authid")?,
+            exclude_authid: str_set(options, "exclude_authid")?.unwrap_or_default(),
+            eligible_authrole: str_set(options, "eligible_authrole")?,
+            exclude_authrole: str_set(options, "exclude_authrole")?.unwrap_or_default(),
+        })
+    }
+
+    fn admits(&self, publisher: Option<Id>, s: &SessionInfo) -> bool {
+        if self.exclude_me && publisher == Some(s.id) {
+            return false;
+        }
+        let ok_id = self.eligible.as_ref().is_none_or(|e| e.contains(&s.id));
+        let ok_authid = self
+            .eligible_authid
+            .as_ref()
+            .is_none_or(|e| e.contains(&s.authid));
+        let ok_role = self
+            .eligible_authrole
+            .as_ref()
+            .is_none_or(|e| e.contains(&s.authrole));
+        ok_id
+            && ok_authid
+            && ok_role
+            && !self.exclude.contains(&s.id)
+            && !self.exclude_authid.contains(&s.authid)
+            && !self.exclude_authrole.contains(&s.authrole)
+    }
+}
+
+pub(crate) fn opt_bool(options: &Dict, key: &str) -> Result<Option<bool>, String> {
+    match options.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(v) => Err(format!(
+            "option '{key}' must be a bool, got {}",
+            v.type_name()
+        )),
+    }
+}
+
+/// A list option accepting one value or a list of values.
+fn list_opt<'a>(options: &'a Dict, key: &str) -> Option<Vec<&'a Value>> {
+    match options.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::List(l)) => Some(l.iter().collect()),
+        Some(v) => Some(vec![v]),
+    }
+}
+
+fn id_set(options: &Dict, key: &str) -> Result<Option<HashSet<Id>>, String> {
+    list_opt(options, key)
+        .map(|l| {
+            l.into_iter()
+                .map(|v| {
+                    v.as_u64()
+                        .ok_or_else(|| format!("option '{key}' must list session ids"))
+                })
+                .collect()
+        })
+        .transpose()
+}
+
+fn str_set(options: &Dict, key: &str) -> Result<Option<HashSet<String>>, String> {
+    list_opt(options, key)
+        .map(|l| {
+            l.into_iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| format!("option '{key}' must list strings"))
+                })
+                .collect()
+        })
+        .transpose()
+}
+
+// === impl RealmState: broker operations ===
+
+impl RealmState {
+    pub(crate) fn on_subscribe(
+        &mut self,
+        s: &SessionInfo,
+        request: Id,
+        options: Dict,
+        topic: String,
+    ) {
+        let policy = match uri::MatchPolicy::parse(options.get("match").and_then(Value::as_str)) {
+            Ok(p) => p,
+            Err(e) => {
+                return self.error(
+                    s.id,
+                    code::SUBSCRIBE,
+                    request,
+                    err::INVALID_ARGUMENT,
+                    &e.to_string(),
+                )
+            }
+        };
+        if !uri::validate(&topic, policy, false) {
+            let msg = format!(
+                "invalid topic URI '{topic}' for match policy '{}'",
+                policy.as_str()
+            );
+            return self.error(s.id, code::SUBSCRIBE, request, err::INVALID_URI, &msg);
+        }
+        if let Err(e) = self.authorize(s, Action::Subscribe, &topic) {
+            return self.error(s.id, code::SUBSCRIBE, request, err::NOT_AUTHORIZED, &e);
+        }
+        let (sub_id, created) = self.add_subscriber(s.id, &topic, policy);
+        self.send(
+            s.id,
+            Message::Subscribed {
+                request,
+                subscription: sub_id,
+            },
+        );
+        if topic.starts_with("wamp.") {
+            return; // no meta events about subscriptions to meta topics
+        }
+        let details = self
+            .broker
+            .subs
+            .get(&sub_id)
+            .map(Subscription::details)
+            .unwrap_or_default();
+        if created {
+            self.publish_meta(
+                "wamp.subscription.on_create",
+                vec![s.id.into(), details.into()],
+            );
+        }
+        self.publish_meta(
+            "wamp.subscription.on_subscribe",
+            vec![s.id.into(), sub_id.into()],
+        );
+    }
+
+    /// Adds a subscriber; returns the subscription id and whether it was created.
+    fn add_subscriber(&mut self, session: Id, topic: &str, policy: MatchPolicy) -> (Id, bool) {
+        let b = &mut self.broker;
+        let key = (topic.to_owned(), policy);
+        let (id, created) = match b.index.get(&key) {
+            Some(id) => (*id, false),
+            None => {
+                let id = random_id();
+                let sub = Subscription {
+                    id,
+                    uri: topic.to_owned(),
+                    policy,
+                    created: utcnow(),
+                    subscribers: Vec::new(),
+                };
+                b.subs.insert(id, sub);
+                b.index.insert(key, id);
+                if policy != MatchPolicy::Exact {
+                    b.patterns.insert(id);
+                }
+                (id, true)
+            }
+        };
+        if let Some(sub) = b.subs.get_mut(&id) {
+            if !sub.subscribers.contains(&session) {
+                sub.subscribers.push(session);
+                b.by_session.entry(session).or_default().push(id);
+            }
+        }
+        (id, created)
+    }
+
+    pub(crate) fn on_unsubscribe(&mut self, s: &SessionInfo, request: Id, sub_id: Id) {
+        let subscribed = self
+            .broker
+            .subs
+            .get(&sub_id)
+            .is_some_and(|x| x.subscribers.contains(&s.id));
+        if !subscribed {
+            let msg = format!("session {} has no subscription {sub_id}", s.id);
+            return self.error(
+                s.id,
+                code::UNSUBSCRIBE,
+                request,
+                err::NO_SUCH_SUBSCRIPTION,
+                &msg,
+            );
+        }
+        self.remove_subscriber(s.id, sub_id);
+        self.send(
+            s.id,
+            Message::Unsubscribed {
+                request,
+                details: None,
+            },
+        );
+    }
+
+    /// Removes one subscriber, deleting the subscription when it was the last one.
+    pub(crate) fn remove_subscriber(&mut self, session: Id, sub_id: Id) {
+        let b = &mut self.broker;
+        if let Some(list) = b.by_session.get_mut(&session) {
+            list.retain(|x| *x != sub_id);
+            if list.is_empty() {
+                b.by_session.remove(&session);
+            }
+        }
+        let Some(sub) = b.subs.get_mut(&sub_id) else {
+            return;
+        };
+        sub.subscribers.retain(|x| *x != session);
+        let deleted = sub.subscribers.is_empty();
+        let silent = sub.uri.starts_with("wamp.");
+        if deleted {
+            if let Some(sub) = b.subs.remove(&sub_id) {
+                b.index.remove(&(sub.uri, sub.policy));
+            }
+            b.patterns.remove(&sub_id);
+        }
+        if silent {
+            return;
+        }
+        self.publish_meta(
+            "wamp.subscription.on_unsubscribe",
+            vec![session.into(), sub_id.into()],
+        );
+        if deleted {
+            self.publish_meta(
+                "wamp.subscription.on_delete",
+                vec![session.into(), sub_id.into()],
+            );
+        }
+    }
+
+    pub(crate) fn on_publish(
+        &mut self,
+        s: &SessionInfo,
+        request: Id,
+        options: Dict,
+        topic: String,
+        payload: Payload,
+    ) {
+        let ack = matches!(options.get("acknowledge"), Some(Value::Bool(true)));
+        let fail = |st: &mut Self, uri: &str, msg: &str| {
+            if ack {
+                st.error(s.id, code::PUBLISH, request, uri, msg);
+            }
+        };
+        if !uri::validate(&topic, MatchPolicy::Exact, false) {
+            return fail(
+                self,
+                err::INVALID_URI,
+                &format!("invalid topic URI '{topic}'"),
+            );
+        }
+        if topic.starts_with("wamp.") && s.authrole != crate::realm::TRUSTED {
+            return fail(
+                self,
+                err::INVALID_URI,
+                &format!("publish with restricted topic URI '{topic}'"),
+            );
+        }
+        let disclose = match self.authorize(s, Action::Publish, &topic) {
+            Ok(perm_disclose) => {
+                perm_disclose || matches!(options.get("disclose_me"), Some(Value::Bool(true)))
+            }
+            Err(e) => return fail(self, err::NOT_AUTHORIZED, &e),
+        };
+        let audience = match Audience::parse(&options) {
+            Ok(a) => a,
+            Err(e) => return fail(self, err::INVALID_ARGUMENT, &e),
+        };
+        let publication = random_id();
+        let publisher = disclose.then_some(s);
+        self.deliver(
+            Some(s.id),
+            publisher,
+            &topic,
+            &audience,
+            publication,
+            payload,
+        );
+        if ack {
+            self.send(
+                s.id,
+                Message::Published {
+                    request,
+                    publication,
+                },
+            );
+        }
+    }
+
+    /// Publishes a router-originated event (meta events, controller events) to every subscriber.
+    pub(crate) fn publish_meta(&mut self, topic: &str, args: Vec<Value>) {
+        if self.broker.subs.is_empty() {
+            return;
+        }
+        let everyone = Audience::parse(&Dict::new()).unwrap_or_else(|_| unreachable!());
+        self.deliver(
+            None,
+            None,
+            topic,
+            &everyone,
+            random_id(),
+            Payload::args(args),
+        );
+    }
+
+    /// Builds one EVENT per matching subscription and queues it to the admitted subscribers.
+    fn deliver(
+        &mut self,
+        from: Option<Id>,
+        disclosed: Option<&SessionInfo>,
+        topic: &str,
+        audience: &Audience,
+        publication: Id,
+        payload: Payload,
+    ) {
+        let matching = self.broker.matching(topic);
+        let mut payload = Some(payload);
+        let n = matching.len();
+        for (i, sub_id) in matching.into_iter().enumerate() {
+            let Some(sub) = self.broker.subs.get(&sub_id) else {
+                continue;
+            };
+            let targets: Vec<Id> = sub
+                .subscribers
+                .iter()
+                .filter(|id| {
+                    self.sessions
+                        .get(id)
+                        .is_some_and(|e| audience.admits(from, &e.info))
+                })
+                .copied()
+                .collect();
+            if targets.is_empty() {
+                continue;
+            }
+            let mut details = Dict::new();
+            if sub.policy != MatchPolicy::Exact {
+                details.insert("topic".into(), topic.into());
+            }
+            if let Some(p) = disclosed {
+                details.insert("publisher".into(), p.id.into());
+                details.insert("publisher_authid".into(), p.authid.clone().into());
+                details.insert("publisher_authrole".into(), p.authrole.clone().into());
+            }
+            let payload = if i + 1 == n {
+                payload.take().unwrap_or_default()
+            } else {
+                payload.clone().unwrap_or_default()
+            };
+            let event = Shared::new(Message::Event {
+                subscription: sub_id,
+                publication,
+                details,
+                payload,
+            });
+            for t in targets {
+                self.send_out(t, Outgoing::Shared(event.clone()));
+            }
+        }
+    }
+}

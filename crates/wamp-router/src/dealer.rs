@@ -1,0 +1,650 @@
+//! The dealer: registrations (exact, prefix, wildcard; shared with an invocation policy) and
+//! the life of a call: INVOCATION, progressive results, YIELD/ERROR, cancel, timeout, and what
+//! happens when either side leaves mid-call.
+//!
+//! Precedence when several registrations match a procedure: the exact one, else the longest
+//! prefix, else the most specific wildcard (most non-empty components, then the one whose first
+//! empty component comes latest).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::task::AbortHandle;
+use wamp_proto::message::code;
+use wamp_proto::uri::{self, MatchPolicy};
+use wamp_proto::{dict, wamp_errors as err, Dict, Id, Message, Payload, Value};
+
+use crate::error::Abort;
+use crate::outgoing::{Outgoing, SendError};
+use crate::realm::{Realm, RealmState};
+use crate::role::Action;
+use crate::session::SessionInfo;
+use crate::util::{random_id, utcnow};
+
+/// How a shared registration picks its callee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invoke {
+    Single,
+    RoundRobin,
+    Random,
+    First,
+    Last,
+}
+
+impl Invoke {
+    pub fn parse(s: Option<&str>) -> Option<Invoke> {
+        Some(match s {
+            None | Some("single") => Invoke::Single,
+            Some("roundrobin") => Invoke::RoundRobin,
+            Some("random") => Invoke::Random,
+            Some("first") => Invoke::First,
+            Some("last") => Invoke::Last,
+            Some(_) => return None,
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Invoke::Single => "single",
+            Invoke::RoundRobin => "roundrobin",
+            Invoke::Random => "random",
+            Invoke::First => "first",
+            Invoke::Last => "last",
+        }
+    }
+}
+
+/// One registration and its callees.
+#[derive(Debug)]
+pub struct Registration {
+    pub id: Id,
+    pub uri: String,
+    pub policy: MatchPolicy,
+    pub invoke: Invoke,
+    pub created: String,
+    /// Callees in registration order.
+    pub callees: Vec<Id>,
+    next: usize,
+}
+
+impl Registration {
+    /// The details dict of the registration meta API.
+    pub fn details(&self) -> Dict {
+        dict! {
+            "id" => self.id,
+            "created" => self.created.clone(),
+            "uri" => self.uri.clone(),
+            "match" => self.policy.as_str(),
+            "invoke" => self.invoke.as_str(),
+        }
+    }
+
+    fn pick(&mut self) -> Option<Id> {
+        let n = self.callees.len();
+        if n == 0 {
+            return None;
+        }
+        let i = match self.invoke {
+            Invoke::Single | Invoke::First => 0,
+            Invoke::Last => n - 1,
+            Invoke::Random => rand::thread_rng().gen_range(0..n),
+            Invoke::RoundRobin => {
+                let i = self.next % n;
+                self.next = i + 1;
+                i
+            }
+        };
+        self.callees.get(i).copied()
+    }
+}
+
+/// A call in flight, keyed by its invocation id.
+#[derive(Debug)]
+pub struct Pending {
+    pub caller: Id,
+    pub call_request: Id,
+    pub callee: Id,
+    pub receive_progress: bool,
+    /// Set once the caller canceled with mode `kill`: the callee's answer ends the call.
+    pub canceling: bool,
+    pub timer: Option<AbortHandle>,
+}
+
+/// Registration indices and calls in flight of one realm.
+#[derive(Debug, Default)]
+pub struct Dealer {
+    pub regs: HashMap<Id, Registration>,
+    pub index: HashMap<(String, MatchPolicy), Id>,
+    pub prefix: Vec<Id>,
+    pub wildcard: Vec<Id>,
+    pub by_session: HashMap<Id, Vec<Id>>,
+    pub pending: HashMap<Id, Pending>,
+    pub by_call: HashMap<(Id, Id), Id>,
+}
+
+impl Dealer {
+    /// The registration that serves `procedure`, by WAMP precedence.
+    pub fn best_match(&self, procedure: &str) -> Option<Id> {
+        if let Some(id) = self.index.get(&(procedure.to_owned(), MatchPolicy::Exact)) {
+            return Some(*id);
+        }
+        let longest_prefix = self
+            .prefix
+            .iter()
+            .filter_map(|id| self.regs.get(id))
+            .filter(|r| procedure.starts_with(&r.uri))
+            .max_by_key(|r| r.uri.len());
+        if let Some(r) = longest_prefix {
+            return Some(r.id);
+        }
+        self.wildcard
+            .iter()
+            .filter_map(|id| self.regs.get(id))
+            .filter(|r| uri::matches(&r.uri, MatchPolicy::Wildcard, procedure))
+            .max_by_key(|r| uri::wildcard_rank(&r.uri))
+            .map(|r| r.id)
+    }
+
+    pub fn lookup(&self, procedure: &str, policy: MatchPolicy) -> Option<Id> {
+        self.index.get(&(procedure.to_owned(), policy)).copied()
+    }
+
+    fn take_pending(&mut self, invocation: Id) -> Option<Pending> {
+        let p = self.pending.remove(&invocation)?;
+        self.by_call.remove(&(p.caller, p.call_request));
+        if let Some(t) = &p.timer {
+            t.abort();
+        }
+        Some(p)
+    }
+}
+
+fn timeout_ms(options: &Dict) -> Result<u64, String> {
+    match options.get("timeout") {
+        None | Some(Value::Null) => Ok(0),
+        Some(v) => match v.as_f64() {
+            Some(t) if t >= 0.0 => Ok(t as u64),
+            _ => Err("option 'timeout' must be a non-negative number of milliseconds".into()),
+        },
+    }
+}
+
+// === impl RealmState: registrations ===
+
+impl RealmState {
+    pub(crate) fn on_register(
+        &mut self,
+        s: &SessionInfo,
+        request: Id,
+        options: Dict,
+        procedure: String,
+    ) {
+        let fail = |st: &mut Self, uri: &str, msg: String| {
+            st.error(s.id, code::REGISTER, request, uri, &msg)
+        };
+        let policy = match MatchPolicy::parse(options.get("match").and_then(Value::as_str)) {
+            Ok(p) => p,
+            Err(e) => return fail(self, err::INVALID_ARGUMENT, e.to_string()),
+        };
+        let Some(invoke) = Invoke::parse(options.get("invoke").and_then(Value::as_str)) else {
+            return fail(
+                self,
+                err::INVALID_ARGUMENT,
+                "invalid 'invoke' policy".into(),
+            );
+        };
+        if !uri::validate(&procedure, policy, false) {
+            return fail(
+                self,
+                err::INVALID_URI,
+                format!("invalid procedure URI '{procedure}'"),
+            );
+        }
+        if procedure.starts_with("wamp.") && s.authrole != crate::realm::TRUSTED {
+            let msg = format!("register for restricted procedure URI '{procedure}'");
+            return fail(self, err::INVALID_URI, msg);
+        }
+        if let Err(e) = self.authorize(s, Action::Register, &procedure) {
+            return fail(self, err::NOT_AUTHORIZED, e);
+        }
+        let d = &mut self.dealer;
+        let key = (procedure.clone(), policy);
+        let (reg_id, created) = match d.index.get(&key).and_then(|id| d.regs.get_mut(id)) {
+            Some(reg) => {
+                if reg.invoke == Invoke::Single || reg.callees.contains(&s.id) {
+                    let msg = format!("register for already registered procedure '{procedure}'");
+                    return fail(self, err::PROCEDURE_ALREADY_EXISTS, msg);
+                }
+                if reg.invoke != invoke {
+                    let msg = format!(
+                        "register for already registered procedure '{procedure}' with conflicting invocation policy (has {} and {} was requested)",
+                        reg.invoke.as_str(),
+                        invoke.as_str()
+                    );
+                    return fail(
+                        self,
+                        "wamp.error.procedure_exists_with_different_invocation_policy",
+                        msg,
+                    );
+                }
+                reg.callees.push(s.id);
+                (reg.id, false)
+            }
+            None => {
+                let id = random_id();
+                let reg = Registration {
+                    id,
+                    uri: procedure,
+                    policy,
+                    invoke,
+                    created: utcnow(),
+                    callees: vec![s.id],
+                    next: 0,
+                };
+                d.regs.insert(id, reg);
+                d.index.insert(key, id);
+                match policy {
+                    MatchPolicy::Exact => {}
+                    MatchPolicy::Prefix => d.prefix.push(id),
+                    MatchPolicy::Wildcard => d.wildcard.push(id),
+                }
+                (id, true)
+            }
+        };
+        d.by_session.entry(s.id).or_default().push(reg_id);
+        self.send(
+            s.id,
+            Message::Registered {
+                request,
+                registration: reg_id,
+            },
+        );
+        if created {
+            let details = self
+                .dealer
+                .regs
+                .get(&reg_id)
+                .map(Registration::details)
+                .unwrap_or_default();
+            self.publish_meta(
+                "wamp.registration.on_create",
+                vec![s.id.into(), details.into()],
+            );
+        }
+        self.publish_meta(
+            "wamp.registration.on_register",
+            vec![s.id.into(), reg_id.into()],
+        );
+    }
+
+    pub(crate) fn on_unregister(&mut self, s: &SessionInfo, request: Id, reg_id: Id) {
+        let mine = self
+            .dealer
+            .regs
+            .get(&reg_id)
+            .is_some_and(|r| r.callees.contains(&s.id));
+        if !mine {
+            let msg = format!("session {} has no registration {reg_id}", s.id);
+            return self.error(
+                s.id,
+                code::UNREGISTER,
+                request,
+                err::NO_SUCH_REGISTRATION,
+                &msg,
+            );
+        }
+        self.remove_callee(s.id, reg_id);
+        self.send(
+            s.id,
+            Message::Unregistered {
+                request,
+                details: None,
+            },
+        );
+    }
+
+    /// Removes one callee; deletes the registration when it was the last one.
+    pub(crate) fn remove_callee(&mut self, session: Id, reg_id: Id) {
+        let d = &mut self.dealer;
+        if let Some(list) = d.by_session.get_mut(&session) {
+            list.retain(|x| *x != reg_id);
+            if list.is_empty() {
+                d.by_session.remove(&session);
+            }
+        }
+        let Some(reg) = d.regs.get_mut(&reg_id) else {
+            return;
+        };
+        reg.callees.retain(|x| *x != session);
+        let deleted = reg.callees.is_empty();
+        if deleted {
+            if let Some(reg) = d.regs.remove(&reg_id) {
+                d.index.remove(&(reg.uri, reg.policy));
+            }
+            d.prefix.retain(|x| *x != reg_id);
+            d.wildcard.retain(|x| *x != reg_id);
+        }
+        self.publish_meta(
+            "wamp.registration.on_unregister",
+            vec![session.into(), reg_id.into()],
+        );
+        if deleted {
+            self.publish_meta(
+                "wamp.registration.on_delete",
+                vec![session.into(), reg_id.into()],
+            );
+        }
+    }
+
+    /// Cleans up the dealer after a session left: its registrations and its calls in flight.
+    pub(crate) fn dealer_detach(&mut self, session: Id) {
+        for reg in self
+            .dealer
+            .by_session
+            .get(&session)
+            .cloned()
+            .unwrap_or_default()
+        {
+            self.remove_callee(session, reg);
+        }
+        let involved: Vec<Id> = self
+            .dealer
+            .pending
+            .iter()
+            .filter(|(_, p)| p.caller == session || p.callee == session)
+            .map(|(id, _)| *id)
+            .collect();
+        for inv in involved {
+            let Some(p) = self.dealer.take_pending(inv) else {
+                continue;
+            };
+            if p.callee == session {
+                let msg = "callee disconnected from in-flight request";
+                self.error(p.caller, code::CALL, p.call_request, err::CANCELED, msg);
+            } else {
+                self.interrupt(p.callee, inv, "killnowait", err::CANCELED);
+            }
+        }
+    }
+}
+
+// === impl RealmState: calls ===
+
+impl RealmState {
+    pub(crate) fn on_call(
+        &mut self,
+        realm: &Arc<Realm>,
+        s: &Arc<SessionInfo>,
+        request: Id,
+        options: Dict,
+        procedure: String,
+        payload: Payload,
+    ) -> Result<(), Abort> {
+        if self.dealer.by_call.contains_key(&(s.id, request)) {
+            return Err(Abort::protocol(format!(
+                "CALL with request id {request} already in flight"
+            )));
+        }
+        let fail =
+            |st: &mut Self, uri: &str, msg: String| st.error(s.id, code::CALL, request, uri, &msg);
+        if !uri::validate(&procedure, MatchPolicy::Exact, false) {
+            return Ok(fail(
+                self,
+                err::INVALID_URI,
+                format!("invalid procedure URI '{procedure}'"),
+            ));
+        }
+        let disclose = match self.authorize(s, Action::Call, &procedure) {
+            Ok(d) => d || matches!(options.get("disclose_me"), Some(Value::Bool(true))),
+            Err(e) => return Ok(fail(self, err::NOT_AUTHORIZED, e)),
+        };
+        if procedure.starts_with("wamp.") {
+            self.meta_call(s, request, &procedure, payload);
+            return Ok(());
+        }
+        let timeout = match timeout_ms(&options) {
+            Ok(t) => t,
+            Err(e) => return Ok(fail(self, err::INVALID_ARGUMENT, e)),
+        };
+        let Some(reg_id) = self.dealer.best_match(&procedure) else {
+            let msg = format!("no callee registered for procedure <{procedure}>");
+            return Ok(fail(self, err::NO_SUCH_PROCEDURE, msg));
+        };
+        let Some(reg) = self.dealer.regs.get_mut(&reg_id) else {
+            return Ok(());
+        };
+        let pattern = reg.policy != MatchPolicy::Exact;
+        let Some(callee) = reg.pick() else {
+            return Ok(fail(
+                self,
+                err::NO_SUCH_PROCEDURE,
+                format!("no callee for <{procedure}>"),
+            ));
+        };
+        let wants_progress = matches!(options.get("receive_progress"), Some(Value::Bool(true)));
+        let mut details = Dict::new();
+        if pattern {
+            details.insert("procedure".into(), procedure.into());
+        }
+        if disclose {
+            details.insert("caller".into(), s.id.into());
+            details.insert("caller_authid".into(), s.authid.clone().into());
+            details.insert("caller_authrole".into(), s.authrole.clone().into());
+        }
+        if wants_progress {
+            details.insert("receive_progress".into(), true.into());
+        }
+        if timeout > 0 {
+            details.insert("timeout".into(), timeout.into());
+        }
+        let invocation = self.invocation_ids.next();
+        let msg = Message::Invocation {
+            request: invocation,
+            registration: reg_id,
+            details,
+            payload,
+        };
+        let sent = self
+            .sessions
+            .get(&callee)
+            .map(|e| e.tx.send(Outgoing::Msg(msg)));
+        if sent != Some(Ok(())) {
+            if sent == Some(Err(SendError::Full)) {
+                return Ok(fail(
+                    self,
+                    "wamp.error.unavailable",
+                    "callee is overloaded".into(),
+                ));
+            }
+            return Ok(fail(self, err::NO_SUCH_PROCEDURE, "callee is gone".into()));
+        }
+        let timer = (timeout > 0).then(|| spawn_timeout(realm, invocation, timeout));
+        let pending = Pending {
+            caller: s.id,
+            call_request: request,
+            callee,
+            receive_progress: wants_progress,
+            canceling: false,
+            timer,
+        };
+        self.dealer.pending.insert(invocation, pending);
+        self.dealer.by_call.insert((s.id, request), invocation);
+        Ok(())
+    }
+
+    pub(crate) fn on_yield(
+        &mut self,
+        s: &SessionInfo,
+        request: Id,
+        options: Dict,
+        payload: Payload,
+    ) -> Result<(), Abort> {
+        let Some(p) = self.dealer.pending.get(&request) else {
+            return Ok(()); // canceled or timed out meanwhile: the late answer is dropped
+        };
+        if p.callee != s.id {
+            return Err(Abort::protocol(format!(
+                "YIELD for invocation {request} of another session"
+            )));
+        }
+        let progress = matches!(options.get("progress"), Some(Value::Bool(true)));
+        if progress {
+            if p.receive_progress && !p.canceling {
+                let (caller, call_request) = (p.caller, p.call_request);
+                let details = dict! { "progress" => true };
+                self.send(
+                    caller,
+                    Message::Result {
+                        request: call_request,
+                        details,
+                        payload,
+                    },
+                );
+            }
+            return Ok(());
+        }
+        if let Some(p) = self.dealer.take_pending(request) {
+            let msg = if p.canceling {
+                let payload = Payload::args(vec!["call canceled".into()]);
+                Message::Error {
+                    request_type: code::CALL,
+                    request: p.call_request,
+                    details: Dict::new(),
+                    error: err::CANCELED.into(),
+                    payload,
+                }
+            } else {
+                Message::Result {
+                    request: p.call_request,
+                    details: Dict::new(),
+                    payload,
+                }
+            };
+            self.send(p.caller, msg);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn on_invocation_error(
+        &mut self,
+        s: &SessionInfo,
+        request: Id,
+        details: Dict,
+        error: String,
+        payload: Payload,
+    ) -> Result<(), Abort> {
+        match self.dealer.pending.get(&request) {
+            None => return Ok(()),
+            Some(p) if p.callee != s.id => {
+                return Err(Abort::protocol(format!(
+                    "ERROR for invocation {request} of another session"
+                )));
+            }
+            Some(_) => {}
+        }
+        if !uri::validate(&error, MatchPolicy::Exact, false) {
+            return Err(Abort::protocol(format!("invalid error URI '{error}'")));
+        }
+        if let Some(p) = self.dealer.take_pending(request) {
+            self.send(
+                p.caller,
+                Message::Error {
+                    request_type: code::CALL,
+                    request: p.call_request,
+                    details,
+                    error,
+                    payload,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    pub(crate) fn on_cancel(&mut self, s: &SessionInfo, request: Id, options: Dict) {
+        let Some(&inv) = self.dealer.by_call.get(&(s.id, request)) else {
+            return;
+        };
+        // No mode: `killnowait`, as Crossbar does.
+        let mode = options
+            .get("mode")
+            .and_then(Value::as_str)
+            .unwrap_or("killnowait");
+        let Some(p) = self.dealer.pending.get_mut(&inv) else {
+            return;
+        };
+        let callee = p.callee;
+        let interruptible = self
+            .sessions
+            .get(&callee)
+            .is_some_and(|e| e.info.has_feature("callee", "call_canceling"));
+        match mode {
+            "kill" if interruptible => {
+                p.canceling = true;
+                self.interrupt(callee, inv, "kill", err::CANCELED);
+            }
+            "skip" | "kill" | "killnowait" => {
+                if let Some(p) = self.dealer.take_pending(inv) {
+                    self.error(
+                        p.caller,
+                        code::CALL,
+                        p.call_request,
+                        err::CANCELED,
+                        "call canceled",
+                    );
+                }
+                if mode == "killnowait" {
+                    self.interrupt(callee, inv, "killnowait", err::CANCELED);
+                }
+            }
+            other => {
+                let msg = format!("invalid cancel mode '{other}'");
+                self.error(s.id, code::CANCEL, request, err::INVALID_ARGUMENT, &msg);
+            }
+        }
+    }
+
+    /// The call's timeout expired: the caller gets an error, the callee an INTERRUPT.
+    pub(crate) fn on_call_timeout(&mut self, invocation: Id) {
+        let Some(p) = self.dealer.take_pending(invocation) else {
+            return;
+        };
+        self.error(
+            p.caller,
+            code::CALL,
+            p.call_request,
+            err::TIMEOUT,
+            "timeout reached",
+        );
+        self.interrupt(p.callee, invocation, "killnowait", err::TIMEOUT);
+    }
+
+    /// Sends INTERRUPT if the callee announced call canceling.
+    fn interrupt(&mut self, callee: Id, invocation: Id, mode: &str, reason: &str) {
+        let can = self
+            .sessions
+            .get(&callee)
+            .is_some_and(|e| e.info.has_feature("callee", "call_canceling"));
+        if can {
+            let options = dict! { "mode" => mode, "reason" => reason };
+            self.send(
+                callee,
+                Message::Interrupt {
+                    request: invocation,
+                    options,
+                },
+            );
+        }
+    }
+}
+
+fn spawn_timeout(realm: &Arc<Realm>, invocation: Id, ms: u64) -> AbortHandle {
+    let realm = Arc::downgrade(realm);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        if let Some(realm) = realm.upgrade() {
+            realm.call_timed_out(invocation);
+        }
+    })
+    .abort_handle()
+}

@@ -1,0 +1,234 @@
+//! The per-connection session state machine, shared by every transport: HELLO → (CHALLENGE →
+//! AUTHENTICATE →) WELCOME, then hands each message to the realm until the session ends.
+//!
+//! Anything a client sends out of turn ends its session with ABORT
+//! `wamp.error.protocol_violation`; other sessions are not affected.
+
+use std::sync::Arc;
+
+use tracing::{debug, info, warn};
+use wamp_proto::{dict, wamp_errors as err, Dict, Message, Value};
+
+use crate::auth::{AuthStep, HelloRequest, PendingAuth, Principal};
+use crate::error::Abort;
+use crate::outgoing::{OutTx, Outgoing};
+use crate::realm::{Handled, Realm};
+use crate::session::{router_roles, SessionInfo};
+use crate::util::random_id;
+use crate::Router;
+
+/// Whether the connection stays open after a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Close,
+}
+
+enum State {
+    Fresh,
+    Challenged {
+        pending: Box<dyn PendingAuth>,
+        hello: Hello,
+    },
+    Joined {
+        realm: Arc<Realm>,
+        info: Arc<SessionInfo>,
+    },
+    Closed,
+}
+
+/// What we keep from HELLO while a challenge is out.
+struct Hello {
+    roles: Dict,
+}
+
+/// Drives one session over one connection.
+pub struct Driver {
+    router: Arc<Router>,
+    tx: OutTx,
+    transport: Dict,
+    tls_unique: Option<Vec<u8>>,
+    state: State,
+}
+
+impl Driver {
+    pub fn new(
+        router: Arc<Router>,
+        tx: OutTx,
+        transport: Dict,
+        tls_unique: Option<Vec<u8>>,
+    ) -> Self {
+        Driver {
+            router,
+            tx,
+            transport,
+            tls_unique,
+            state: State::Fresh,
+        }
+    }
+
+    /// The joined session's id, if any.
+    pub fn session_id(&self) -> Option<u64> {
+        match &self.state {
+            State::Joined { info, .. } => Some(info.id),
+            _ => None,
+        }
+    }
+
+    /// Handles one message from the client.
+    pub fn handle(&mut self, msg: Message) -> Flow {
+        let state = std::mem::replace(&mut self.state, State::Closed);
+        let (next, flow) = match state {
+            State::Fresh => self.on_fresh(msg),
+            State::Challenged { pending, hello } => self.on_challenged(pending, hello, msg),
+            State::Joined { realm, info } => match realm.handle(&info, msg) {
+                Ok(Handled::Continue) => (State::Joined { realm, info }, Flow::Continue),
+                Ok(Handled::Gone) => (State::Closed, Flow::Close),
+                Err(abort) => {
+                    realm.leave(info.id);
+                    (State::Closed, self.abort(abort))
+                }
+            },
+            State::Closed => (State::Closed, Flow::Close),
+        };
+        self.state = next;
+        flow
+    }
+
+    /// Ends the session with ABORT (a protocol violation found by the transport, for instance).
+    pub fn abort(&mut self, abort: Abort) -> Flow {
+        warn!(reason = %abort.reason, message = %abort.message, "aborting session");
+        if let State::Joined { realm, info } = std::mem::replace(&mut self.state, State::Closed) {
+            realm.leave(info.id);
+        }
+        let details = dict! { "message" => abort.message };
+        let _ = self.tx.msg(Message::Abort {
+            details,
+            reason: abort.reason,
+        });
+        let _ = self.tx.send(Outgoing::Close);
+        Flow::Close
+    }
+
+    /// The transport is gone: leave the realm.
+    pub fn closed(&mut self) {
+        if let State::Joined { realm, info } = std::mem::replace(&mut self.state, State::Closed) {
+            debug!(session = info.id, "transport closed");
+            realm.leave(info.id);
+        }
+    }
+
+    fn on_fresh(&mut self, msg: Message) -> (State, Flow) {
+        let Message::Hello { realm, details } = msg else {
+            let text = format!("expected HELLO, got {}", msg.name());
+            return (State::Closed, self.abort(Abort::protocol(text)));
+        };
+        let authmethods: Vec<String> = match details.get("authmethods") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::List(l)) => l
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            Some(_) => {
+                return (
+                    State::Closed,
+                    self.abort(Abort::protocol("HELLO.Details.authmethods must be a list")),
+                )
+            }
+        };
+        let empty = Dict::new();
+        let authextra = details
+            .get("authextra")
+            .and_then(Value::as_dict)
+            .unwrap_or(&empty);
+        let req = HelloRequest {
+            realm: realm.as_deref(),
+            authid: details.get("authid").and_then(Value::as_str),
+            authrole: details.get("authrole").and_then(Value::as_str),
+            authmethods,
+            authextra,
+            transport: &self.transport,
+            tls_unique: self.tls_unique.as_deref(),
+        };
+        let step = self.router.authenticator().hello(&req);
+        let roles = details
+            .get("roles")
+            .and_then(Value::as_dict)
+            .cloned()
+            .unwrap_or_default();
+        let hello = Hello { roles };
+        match step {
+            AuthStep::Welcome(p) => self.welcome(p, hello),
+            AuthStep::Reject(a) => (State::Closed, self.abort(a)),
+            AuthStep::Challenge {
+                authmethod,
+                extra,
+                pending,
+            } => {
+                let _ = self.tx.msg(Message::Challenge { authmethod, extra });
+                (State::Challenged { pending, hello }, Flow::Continue)
+            }
+        }
+    }
+
+    fn on_challenged(
+        &mut self,
+        pending: Box<dyn PendingAuth>,
+        hello: Hello,
+        msg: Message,
+    ) -> (State, Flow) {
+        match msg {
+            Message::Authenticate { signature, extra } => {
+                match pending.authenticate(&signature, &extra) {
+                    Ok(p) => self.welcome(p, hello),
+                    Err(a) => (State::Closed, self.abort(a)),
+                }
+            }
+            Message::Abort { .. } => (State::Closed, Flow::Close),
+            other => {
+                let text = format!("expected AUTHENTICATE, got {}", other.name());
+                (State::Closed, self.abort(Abort::protocol(text)))
+            }
+        }
+    }
+
+    fn welcome(&mut self, p: Principal, hello: Hello) -> (State, Flow) {
+        let Some(realm) = self.router.realm(&p.realm) else {
+            let text = format!("no realm \"{}\" exists on this router", p.realm);
+            return (
+                State::Closed,
+                self.abort(Abort::new(err::NO_SUCH_REALM, text)),
+            );
+        };
+        if !realm.has_role(&p.authrole) {
+            let text = format!("realm \"{}\" has no role \"{}\"", p.realm, p.authrole);
+            return (
+                State::Closed,
+                self.abort(Abort::new(err::NO_SUCH_ROLE, text)),
+            );
+        }
+        let info = Arc::new(SessionInfo {
+            id: random_id(),
+            realm: p.realm,
+            authid: p.authid,
+            authrole: p.authrole,
+            authmethod: p.authmethod,
+            authprovider: p.authprovider,
+            authextra: p.authextra,
+            transport: self.transport.clone(),
+            roles: hello.roles,
+        });
+        let details = dict! {
+            "realm" => info.realm.clone(),
+            "authid" => info.authid.clone(),
+            "authrole" => info.authrole.clone(),
+            "authmethod" => info.authmethod.clone(),
+            "authprovider" => info.authprovider.clone(),
+            "authextra" => Value::Dict(info.authextra.clone()),
+            "roles" => router_roles(),
+        };
+        info!(session = info.id, realm = %info.realm, authid = %info.authid, authrole = %info.authrole, "session joined");
+        realm.join(info.clone(), self.tx.clone(), details);
+        (State::Joined { realm, info }, Flow::Continue)
+    }
+}
