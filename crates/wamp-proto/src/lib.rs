@@ -3,8 +3,10 @@
 //! a [`ProtoError`], never panics), which makes the crate fuzzable.
 
 pub mod codec;
+pub mod cryptosign;
 pub mod error;
 pub mod id;
+pub mod keyfile;
 pub mod message;
 pub mod uri;
 pub mod value;

@@ -7,18 +7,14 @@
 //! empty component comes latest).
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
 
 use rand::Rng;
 use tokio::task::AbortHandle;
 use wamp_proto::message::code;
 use wamp_proto::uri::{self, MatchPolicy};
-use wamp_proto::{dict, wamp_errors as err, Dict, Id, Message, Payload, Value};
+use wamp_proto::{dict, wamp_errors as err, Dict, Id, Message, Value};
 
-use crate::error::Abort;
-use crate::outgoing::{Outgoing, SendError};
-use crate::realm::{Realm, RealmState};
+use crate::realm::RealmState;
 use crate::role::Action;
 use crate::session::SessionInfo;
 use crate::util::{random_id, utcnow};
@@ -80,7 +76,7 @@ impl Registration {
         }
     }
 
-    fn pick(&mut self) -> Option<Id> {
+    pub(crate) fn pick(&mut self) -> Option<Id> {
         let n = self.callees.len();
         if n == 0 {
             return None;
@@ -150,23 +146,13 @@ impl Dealer {
         self.index.get(&(procedure.to_owned(), policy)).copied()
     }
 
-    fn take_pending(&mut self, invocation: Id) -> Option<Pending> {
+    pub(crate) fn take_pending(&mut self, invocation: Id) -> Option<Pending> {
         let p = self.pending.remove(&invocation)?;
         self.by_call.remove(&(p.caller, p.call_request));
         if let Some(t) = &p.timer {
             t.abort();
         }
         Some(p)
-    }
-}
-
-fn timeout_ms(options: &Dict) -> Result<u64, String> {
-    match options.get("timeout") {
-        None | Some(Value::Null) => Ok(0),
-        Some(v) => match v.as_f64() {
-            Some(t) if t >= 0.0 => Ok(t as u64),
-            _ => Err("option 'timeout' must be a non-negative number of milliseconds".into()),
-        },
     }
 }
 
@@ -367,284 +353,4 @@ impl RealmState {
             }
         }
     }
-}
-
-// === impl RealmState: calls ===
-
-impl RealmState {
-    pub(crate) fn on_call(
-        &mut self,
-        realm: &Arc<Realm>,
-        s: &Arc<SessionInfo>,
-        request: Id,
-        options: Dict,
-        procedure: String,
-        payload: Payload,
-    ) -> Result<(), Abort> {
-        if self.dealer.by_call.contains_key(&(s.id, request)) {
-            return Err(Abort::protocol(format!(
-                "CALL with request id {request} already in flight"
-            )));
-        }
-        let fail =
-            |st: &mut Self, uri: &str, msg: String| st.error(s.id, code::CALL, request, uri, &msg);
-        if !uri::validate(&procedure, MatchPolicy::Exact, false) {
-            return Ok(fail(
-                self,
-                err::INVALID_URI,
-                format!("invalid procedure URI '{procedure}'"),
-            ));
-        }
-        let disclose = match self.authorize(s, Action::Call, &procedure) {
-            Ok(d) => d || matches!(options.get("disclose_me"), Some(Value::Bool(true))),
-            Err(e) => return Ok(fail(self, err::NOT_AUTHORIZED, e)),
-        };
-        if procedure.starts_with("wamp.") {
-            self.meta_call(s, request, &procedure, payload);
-            return Ok(());
-        }
-        let timeout = match timeout_ms(&options) {
-            Ok(t) => t,
-            Err(e) => return Ok(fail(self, err::INVALID_ARGUMENT, e)),
-        };
-        let Some(reg_id) = self.dealer.best_match(&procedure) else {
-            let msg = format!("no callee registered for procedure <{procedure}>");
-            return Ok(fail(self, err::NO_SUCH_PROCEDURE, msg));
-        };
-        let Some(reg) = self.dealer.regs.get_mut(&reg_id) else {
-            return Ok(());
-        };
-        let pattern = reg.policy != MatchPolicy::Exact;
-        let Some(callee) = reg.pick() else {
-            return Ok(fail(
-                self,
-                err::NO_SUCH_PROCEDURE,
-                format!("no callee for <{procedure}>"),
-            ));
-        };
-        let wants_progress = matches!(options.get("receive_progress"), Some(Value::Bool(true)));
-        let mut details = Dict::new();
-        if pattern {
-            details.insert("procedure".into(), procedure.into());
-        }
-        if disclose {
-            details.insert("caller".into(), s.id.into());
-            details.insert("caller_authid".into(), s.authid.clone().into());
-            details.insert("caller_authrole".into(), s.authrole.clone().into());
-        }
-        if wants_progress {
-            details.insert("receive_progress".into(), true.into());
-        }
-        if timeout > 0 {
-            details.insert("timeout".into(), timeout.into());
-        }
-        let invocation = self.invocation_ids.next();
-        let msg = Message::Invocation {
-            request: invocation,
-            registration: reg_id,
-            details,
-            payload,
-        };
-        let sent = self
-            .sessions
-            .get(&callee)
-            .map(|e| e.tx.send(Outgoing::Msg(msg)));
-        if sent != Some(Ok(())) {
-            if sent == Some(Err(SendError::Full)) {
-                return Ok(fail(
-                    self,
-                    "wamp.error.unavailable",
-                    "callee is overloaded".into(),
-                ));
-            }
-            return Ok(fail(self, err::NO_SUCH_PROCEDURE, "callee is gone".into()));
-        }
-        let timer = (timeout > 0).then(|| spawn_timeout(realm, invocation, timeout));
-        let pending = Pending {
-            caller: s.id,
-            call_request: request,
-            callee,
-            receive_progress: wants_progress,
-            canceling: false,
-            timer,
-        };
-        self.dealer.pending.insert(invocation, pending);
-        self.dealer.by_call.insert((s.id, request), invocation);
-        Ok(())
-    }
-
-    pub(crate) fn on_yield(
-        &mut self,
-        s: &SessionInfo,
-        request: Id,
-        options: Dict,
-        payload: Payload,
-    ) -> Result<(), Abort> {
-        let Some(p) = self.dealer.pending.get(&request) else {
-            return Ok(()); // canceled or timed out meanwhile: the late answer is dropped
-        };
-        if p.callee != s.id {
-            return Err(Abort::protocol(format!(
-                "YIELD for invocation {request} of another session"
-            )));
-        }
-        let progress = matches!(options.get("progress"), Some(Value::Bool(true)));
-        if progress {
-            if p.receive_progress && !p.canceling {
-                let (caller, call_request) = (p.caller, p.call_request);
-                let details = dict! { "progress" => true };
-                self.send(
-                    caller,
-                    Message::Result {
-                        request: call_request,
-                        details,
-                        payload,
-                    },
-                );
-            }
-            return Ok(());
-        }
-        if let Some(p) = self.dealer.take_pending(request) {
-            let msg = if p.canceling {
-                let payload = Payload::args(vec!["call canceled".into()]);
-                Message::Error {
-                    request_type: code::CALL,
-                    request: p.call_request,
-                    details: Dict::new(),
-                    error: err::CANCELED.into(),
-                    payload,
-                }
-            } else {
-                Message::Result {
-                    request: p.call_request,
-                    details: Dict::new(),
-                    payload,
-                }
-            };
-            self.send(p.caller, msg);
-        }
-        Ok(())
-    }
-
-    pub(crate) fn on_invocation_error(
-        &mut self,
-        s: &SessionInfo,
-        request: Id,
-        details: Dict,
-        error: String,
-        payload: Payload,
-    ) -> Result<(), Abort> {
-        match self.dealer.pending.get(&request) {
-            None => return Ok(()),
-            Some(p) if p.callee != s.id => {
-                return Err(Abort::protocol(format!(
-                    "ERROR for invocation {request} of another session"
-                )));
-            }
-            Some(_) => {}
-        }
-        if !uri::validate(&error, MatchPolicy::Exact, false) {
-            return Err(Abort::protocol(format!("invalid error URI '{error}'")));
-        }
-        if let Some(p) = self.dealer.take_pending(request) {
-            self.send(
-                p.caller,
-                Message::Error {
-                    request_type: code::CALL,
-                    request: p.call_request,
-                    details,
-                    error,
-                    payload,
-                },
-            );
-        }
-        Ok(())
-    }
-
-    pub(crate) fn on_cancel(&mut self, s: &SessionInfo, request: Id, options: Dict) {
-        let Some(&inv) = self.dealer.by_call.get(&(s.id, request)) else {
-            return;
-        };
-        // No mode: `killnowait`, as Crossbar does.
-        let mode = options
-            .get("mode")
-            .and_then(Value::as_str)
-            .unwrap_or("killnowait");
-        let Some(p) = self.dealer.pending.get_mut(&inv) else {
-            return;
-        };
-        let callee = p.callee;
-        let interruptible = self
-            .sessions
-            .get(&callee)
-            .is_some_and(|e| e.info.has_feature("callee", "call_canceling"));
-        match mode {
-            "kill" if interruptible => {
-                p.canceling = true;
-                self.interrupt(callee, inv, "kill", err::CANCELED);
-            }
-            "skip" | "kill" | "killnowait" => {
-                if let Some(p) = self.dealer.take_pending(inv) {
-                    self.error(
-                        p.caller,
-                        code::CALL,
-                        p.call_request,
-                        err::CANCELED,
-                        "call canceled",
-                    );
-                }
-                if mode == "killnowait" {
-                    self.interrupt(callee, inv, "killnowait", err::CANCELED);
-                }
-            }
-            other => {
-                let msg = format!("invalid cancel mode '{other}'");
-                self.error(s.id, code::CANCEL, request, err::INVALID_ARGUMENT, &msg);
-            }
-        }
-    }
-
-    /// The call's timeout expired: the caller gets an error, the callee an INTERRUPT.
-    pub(crate) fn on_call_timeout(&mut self, invocation: Id) {
-        let Some(p) = self.dealer.take_pending(invocation) else {
-            return;
-        };
-        self.error(
-            p.caller,
-            code::CALL,
-            p.call_request,
-            err::TIMEOUT,
-            "timeout reached",
-        );
-        self.interrupt(p.callee, invocation, "killnowait", err::TIMEOUT);
-    }
-
-    /// Sends INTERRUPT if the callee announced call canceling.
-    fn interrupt(&mut self, callee: Id, invocation: Id, mode: &str, reason: &str) {
-        let can = self
-            .sessions
-            .get(&callee)
-            .is_some_and(|e| e.info.has_feature("callee", "call_canceling"));
-        if can {
-            let options = dict! { "mode" => mode, "reason" => reason };
-            self.send(
-                callee,
-                Message::Interrupt {
-                    request: invocation,
-                    options,
-                },
-            );
-        }
-    }
-}
-
-fn spawn_timeout(realm: &Arc<Realm>, invocation: Id, ms: u64) -> AbortHandle {
-    let realm = Arc::downgrade(realm);
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-        if let Some(realm) = realm.upgrade() {
-            realm.call_timed_out(invocation);
-        }
-    })
-    .abort_handle()
 }

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod broker;
+mod calls;
 pub mod dealer;
 pub mod driver;
 pub mod error;

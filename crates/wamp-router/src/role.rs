@@ -137,7 +137,12 @@ mod tests {
         assert!(allowed("com.x.y"));
         assert!(!allowed("com.x.secret"));
         assert!(!allowed("org.y"));
-        assert!(allowed("com.y.public"));
+        // Any prefix rule beats any wildcard rule, as in Crossbar: "" (prefix) wins here.
+        assert!(!allowed("com.y.public"));
         assert!(allowed("com.x.public"));
+        let only_wildcard = Role::new("w", vec![rule("com..public", MatchPolicy::Wildcard, true)]);
+        assert!(only_wildcard
+            .permission_for("com.y.public")
+            .is_some_and(|p| p.call));
     }
 }

@@ -31,9 +31,11 @@ pub struct RouterArgs {
     pub ping_timeout: f64,
 }
 
-/// The role anonymous sessions get: everything allowed, nothing disclosed unless asked for.
+/// The role anonymous sessions get: everything allowed, caller and publisher disclosed (Autobahn
+/// clients cannot ask for disclosure, so a development router discloses by default).
 fn anonymous_role() -> Role {
-    Role::new("anonymous", vec![Permission::allow_all()])
+    let all = Permission { disclose_caller: true, disclose_publisher: true, ..Permission::allow_all() };
+    Role::new("anonymous", vec![all])
 }
 
 pub async fn run(args: RouterArgs) -> anyhow::Result<()> {
