@@ -20,6 +20,10 @@ enum Command {
     ///
     /// Example: mrealm router --listen 127.0.0.1:8080 --realm realm1 --realm realm2
     Router(cmd::router::RouterArgs),
+    /// Create an Ed25519 key pair (key.pub, key.priv) in Crossbar's format, like `crossbar edge keys`.
+    ///
+    /// Example: mrealm keys --cbdir ./node1 --authid node1
+    Keys(cmd::keys::KeysArgs),
     /// Measure router throughput (RPC calls/s, events/s) over WebSocket.
     ///
     /// Example: mrealm bench router --url ws://127.0.0.1:8080/ws --realm realm1
@@ -43,6 +47,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Router(args) => cmd::router::run(args).await,
             Command::Bench(args) => cmd::bench::run(args).await,
+            Command::Keys(args) => cmd::keys::run(args),
         }
     });
     match result {

@@ -32,7 +32,9 @@ pub enum CryptosignError {
 pub fn parse_hex<const N: usize>(s: &str) -> Result<[u8; N], CryptosignError> {
     let bytes = hex::decode(s.trim()).map_err(|e| CryptosignError::Hex(e.to_string()))?;
     let got = bytes.len();
-    bytes.try_into().map_err(|_| CryptosignError::Length { expected: N, got })
+    bytes
+        .try_into()
+        .map_err(|_| CryptosignError::Length { expected: N, got })
 }
 
 /// The `tls-unique` channel binding value: SHA-256 of the first TLS Finished message.
@@ -63,7 +65,11 @@ pub fn sign(secret: &[u8; LEN], data: &[u8; LEN]) -> String {
 }
 
 /// Checks an AUTHENTICATE signature against the public key and the data that had to be signed.
-pub fn verify(pubkey: &[u8; LEN], expected: &[u8; LEN], response_hex: &str) -> Result<(), CryptosignError> {
+pub fn verify(
+    pubkey: &[u8; LEN],
+    expected: &[u8; LEN],
+    response_hex: &str,
+) -> Result<(), CryptosignError> {
     let raw: [u8; 96] = parse_hex(response_hex)?;
     let (sig, data) = raw.split_at(64);
     if data != expected {
@@ -102,15 +108,30 @@ mod tests {
     fn rejects_other_challenge_and_tampering() {
         let pubkey = public_key(&SECRET);
         let sig = sign(&SECRET, &[1; 32]);
-        assert_eq!(verify(&pubkey, &[2; 32], &sig), Err(CryptosignError::WrongChallenge));
+        assert_eq!(
+            verify(&pubkey, &[2; 32], &sig),
+            Err(CryptosignError::WrongChallenge)
+        );
         let mut tampered = sig.clone().into_bytes();
         tampered[0] = if tampered[0] == b'0' { b'1' } else { b'0' };
         let tampered = String::from_utf8(tampered).unwrap_or_default();
-        assert_eq!(verify(&pubkey, &[1; 32], &tampered), Err(CryptosignError::BadSignature));
+        assert_eq!(
+            verify(&pubkey, &[1; 32], &tampered),
+            Err(CryptosignError::BadSignature)
+        );
         let other = public_key(&[9; 32]);
-        assert_eq!(verify(&other, &[1; 32], &sig), Err(CryptosignError::BadSignature));
-        assert!(matches!(verify(&pubkey, &[1; 32], "zz"), Err(CryptosignError::Hex(_))));
-        assert!(matches!(verify(&pubkey, &[1; 32], "00"), Err(CryptosignError::Length { .. })));
+        assert_eq!(
+            verify(&other, &[1; 32], &sig),
+            Err(CryptosignError::BadSignature)
+        );
+        assert!(matches!(
+            verify(&pubkey, &[1; 32], "zz"),
+            Err(CryptosignError::Hex(_))
+        ));
+        assert!(matches!(
+            verify(&pubkey, &[1; 32], "00"),
+            Err(CryptosignError::Length { .. })
+        ));
     }
 
     /// A vector made with PyNaCl (autobahn's signer): seed 32×0x07, challenge 32×0x5a.

@@ -19,7 +19,10 @@ pub enum KeyFileError {
     #[error("missing tag '{0}'")]
     Missing(&'static str),
     #[error("tag '{tag}': {err}")]
-    Key { tag: &'static str, err: CryptosignError },
+    Key {
+        tag: &'static str,
+        err: CryptosignError,
+    },
     #[error("public key does not belong to the private key")]
     Mismatch,
 }
@@ -72,7 +75,10 @@ impl KeyFile {
     }
 
     pub fn get(&self, tag: &str) -> Option<&str> {
-        self.tags.iter().find(|(t, _)| t == tag).map(|(_, v)| v.as_str())
+        self.tags
+            .iter()
+            .find(|(t, _)| t == tag)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Sets a tag, replacing its value or appending it.
@@ -86,25 +92,47 @@ impl KeyFile {
 
     /// The Ed25519 public key (required in every key file).
     pub fn public_key(&self) -> Result<[u8; LEN], KeyFileError> {
-        let hex = self.get(TAG_PUBLIC).ok_or(KeyFileError::Missing(TAG_PUBLIC))?;
-        cryptosign::parse_hex(hex).map_err(|err| KeyFileError::Key { tag: TAG_PUBLIC, err })
+        let hex = self
+            .get(TAG_PUBLIC)
+            .ok_or(KeyFileError::Missing(TAG_PUBLIC))?;
+        cryptosign::parse_hex(hex).map_err(|err| KeyFileError::Key {
+            tag: TAG_PUBLIC,
+            err,
+        })
     }
 
     /// The Ed25519 secret key seed, if this is a private key file.
     pub fn private_key(&self) -> Result<Option<[u8; LEN]>, KeyFileError> {
         self.get(TAG_PRIVATE)
-            .map(|hex| cryptosign::parse_hex(hex).map_err(|err| KeyFileError::Key { tag: TAG_PRIVATE, err }))
+            .map(|hex| {
+                cryptosign::parse_hex(hex).map_err(|err| KeyFileError::Key {
+                    tag: TAG_PRIVATE,
+                    err,
+                })
+            })
             .transpose()
     }
 
     /// A key pair's two files from a secret seed, with extra tags (e.g. `created-at`,
     /// `node-authid`) placed before the keys, as Crossbar writes them.
     pub fn pair(secret: &[u8; LEN], kind: &str, extra: &[(&str, String)]) -> (KeyFile, KeyFile) {
-        let mut tags: Vec<(String, String)> = extra.iter().map(|(t, v)| (t.to_string(), v.clone())).collect();
-        tags.push((TAG_PUBLIC.into(), hex::encode(cryptosign::public_key(secret))));
-        let public = KeyFile { header: format!("Crossbar.io {kind} public key"), tags: tags.clone() };
+        let mut tags: Vec<(String, String)> = extra
+            .iter()
+            .map(|(t, v)| (t.to_string(), v.clone()))
+            .collect();
+        tags.push((
+            TAG_PUBLIC.into(),
+            hex::encode(cryptosign::public_key(secret)),
+        ));
+        let public = KeyFile {
+            header: format!("Crossbar.io {kind} public key"),
+            tags: tags.clone(),
+        };
         tags.push((TAG_PRIVATE.into(), hex::encode(secret)));
-        let private = KeyFile { header: format!("Crossbar.io {kind} private key - KEEP THIS SAFE!"), tags };
+        let private = KeyFile {
+            header: format!("Crossbar.io {kind} private key - KEEP THIS SAFE!"),
+            tags,
+        };
         (public, private)
     }
 }
@@ -142,19 +170,34 @@ private-key-eth: c2848c1332060d466cb7f36a17483399d53df93e67e50464cf3de715cbfc2c3
         let kf = KeyFile::parse(CROSSBAR_PRIV).expect("parses");
         assert_eq!(kf.header, "Crossbar.io node private key - KEEP THIS SAFE!");
         assert_eq!(kf.get("node-authid"), Some("node7"));
-        assert_eq!(hex::encode(kf.public_key().expect("pub")), "e06a5f63595934e337280c110462eb342bf7a9d5423ae644e7accd9cac2b7faf");
+        assert_eq!(
+            hex::encode(kf.public_key().expect("pub")),
+            "e06a5f63595934e337280c110462eb342bf7a9d5423ae644e7accd9cac2b7faf"
+        );
         assert!(kf.private_key().expect("priv").is_some());
         assert_eq!(KeyFile::parse(&kf.to_string()), Ok(kf));
     }
 
     #[test]
     fn refuses_bad_files() {
-        assert_eq!(KeyFile::parse("h\n\nno colon here\n"), Err(KeyFileError::Syntax(3)));
-        assert_eq!(KeyFile::parse("h\n\na: 1\na: 2\n"), Err(KeyFileError::Duplicate("a".into())));
-        assert_eq!(KeyFile::parse("h\n\na: 1\n"), Err(KeyFileError::Missing(TAG_PUBLIC)));
+        assert_eq!(
+            KeyFile::parse("h\n\nno colon here\n"),
+            Err(KeyFileError::Syntax(3))
+        );
+        assert_eq!(
+            KeyFile::parse("h\n\na: 1\na: 2\n"),
+            Err(KeyFileError::Duplicate("a".into()))
+        );
+        assert_eq!(
+            KeyFile::parse("h\n\na: 1\n"),
+            Err(KeyFileError::Missing(TAG_PUBLIC))
+        );
         let wrong = CROSSBAR_PRIV.replace("5d1030019943", "6d1030019943");
         assert_eq!(KeyFile::parse(&wrong), Err(KeyFileError::Mismatch));
-        assert!(matches!(KeyFile::parse("h\n\npublic-key-ed25519: abc\n"), Err(KeyFileError::Key { .. })));
+        assert!(matches!(
+            KeyFile::parse("h\n\npublic-key-ed25519: abc\n"),
+            Err(KeyFileError::Key { .. })
+        ));
     }
 
     #[test]
@@ -162,6 +205,9 @@ private-key-eth: c2848c1332060d466cb7f36a17483399d53df93e67e50464cf3de715cbfc2c3
         let (public, private) = KeyFile::pair(&[3; 32], "node", &[("node-authid", "n1".into())]);
         assert_eq!(public.private_key(), Ok(None));
         assert_eq!(private.private_key(), Ok(Some([3; 32])));
-        assert_eq!(KeyFile::parse(&public.to_string()).map(|k| k.get("node-authid").map(str::to_owned)), Ok(Some("n1".into())));
+        assert_eq!(
+            KeyFile::parse(&public.to_string()).map(|k| k.get("node-authid").map(str::to_owned)),
+            Ok(Some("n1".into()))
+        );
     }
 }

@@ -359,15 +359,8 @@ impl RealmState {
             Err(e) => return fail(self, err::INVALID_ARGUMENT, &e),
         };
         let publication = random_id();
-        let publisher = disclose.then_some(s);
-        self.deliver(
-            Some(s.id),
-            publisher,
-            &topic,
-            &audience,
-            publication,
-            payload,
-        );
+        // PUBLISHED goes out before the EVENTs (as Crossbar does): a publisher subscribed with
+        // `exclude_me: false` sees its acknowledgement first.
         if ack {
             self.send(
                 s.id,
@@ -377,6 +370,15 @@ impl RealmState {
                 },
             );
         }
+        let publisher = disclose.then_some(s);
+        self.deliver(
+            Some(s.id),
+            publisher,
+            &topic,
+            &audience,
+            publication,
+            payload,
+        );
     }
 
     /// Publishes a router-originated event (meta events, controller events) to every subscriber.

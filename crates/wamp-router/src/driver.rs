@@ -150,6 +150,9 @@ impl Driver {
             transport: &self.transport,
             tls_unique: self.tls_unique.as_deref(),
         };
+        if let Err(abort) = self.check_requested(&req) {
+            return (State::Closed, self.abort(abort));
+        }
         let step = self.router.authenticator().hello(&req);
         let roles = details
             .get("roles")
@@ -168,6 +171,30 @@ impl Driver {
                 let _ = self.tx.msg(Message::Challenge { authmethod, extra });
                 (State::Challenged { pending, hello }, Flow::Continue)
             }
+        }
+    }
+
+    /// Refuses a HELLO whose named realm or role does not exist, before any authentication.
+    fn check_requested(&self, req: &HelloRequest<'_>) -> Result<(), Abort> {
+        let Some(name) = req.realm else { return Ok(()) };
+        if !wamp_proto::uri::validate(name, wamp_proto::MatchPolicy::Exact, false) {
+            return Err(Abort::new(
+                err::INVALID_URI,
+                format!("invalid realm name \"{name}\""),
+            ));
+        }
+        let Some(realm) = self.router.realm(name) else {
+            return Err(Abort::new(
+                err::NO_SUCH_REALM,
+                format!("no realm \"{name}\" exists on this router"),
+            ));
+        };
+        match req.authrole {
+            Some(role) if !realm.has_role(role) => Err(Abort::new(
+                err::NO_SUCH_ROLE,
+                format!("realm \"{name}\" has no role \"{role}\""),
+            )),
+            _ => Ok(()),
         }
     }
 

@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 use wamp_proto::Message;
@@ -32,6 +32,7 @@ pub use auth::{Authenticator, Principal};
 pub use error::{Abort, RouterError};
 pub use realm::{Realm, RealmConfig};
 pub use role::{Action, Permission, Role};
+pub use transport::tls::TlsConfig;
 
 /// Transport settings of a router.
 #[derive(Debug, Clone)]
@@ -171,35 +172,61 @@ impl Router {
 
     /// Accepts WebSocket connections on `listener` until `shutdown` turns true, then closes
     /// every session with GOODBYE `wamp.close.system_shutdown`.
-    pub async fn serve(
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: watch::Receiver<bool>) {
+        self.serve_with(listener, None, shutdown).await
+    }
+
+    /// Like [`Router::serve`], with TLS (`wss://`) when `tls` is given.
+    pub async fn serve_with(
         self: Arc<Self>,
         listener: TcpListener,
+        tls: Option<TlsConfig>,
         mut shutdown: watch::Receiver<bool>,
     ) {
         loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => self.spawn_connection(stream, peer),
+                    Ok((stream, peer)) => self.spawn_connection(stream, peer, tls.clone()),
                     Err(e) => {
                         warn!(error = %e, "accept failed");
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 },
-                _ = shutdown.wait_for(|s| *s) => break,
+                // The `Ref` that `wait_for` yields is not `Send`: drop it inside the branch
+                // future so that `serve` can be `tokio::spawn`ed.
+                _ = async { let _ = shutdown.wait_for(|s| *s).await; } => break,
             }
         }
         self.shutdown();
     }
 
-    fn spawn_connection(self: &Arc<Self>, stream: tokio::net::TcpStream, peer: SocketAddr) {
+    fn spawn_connection(
+        self: &Arc<Self>,
+        stream: TcpStream,
+        peer: SocketAddr,
+        tls: Option<TlsConfig>,
+    ) {
         let _ = stream.set_nodelay(true);
         debug!(%peer, "connection accepted");
-        tokio::spawn(transport::websocket::serve_connection(
-            self.clone(),
-            stream,
-            peer,
-            None,
-        ));
+        let router = self.clone();
+        let Some(tls) = tls else {
+            tokio::spawn(transport::websocket::serve_connection(
+                router, stream, peer, None,
+            ));
+            return;
+        };
+        tokio::spawn(async move {
+            let handshake =
+                tokio::time::timeout(router.config.handshake_timeout, tls.accept(stream));
+            match handshake.await {
+                Ok(Ok((tls_stream, finished))) => {
+                    transport::websocket::serve_connection(router, tls_stream, peer, Some(finished))
+                        .await
+                }
+                Ok(Err(e)) => debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => debug!(%peer, "TLS handshake timed out"),
+            }
+        });
     }
 
     /// Closes every session on every realm (GOODBYE `wamp.close.system_shutdown`).

@@ -19,7 +19,7 @@ use crate::broker::Broker;
 use crate::dealer::Dealer;
 use crate::error::Abort;
 use crate::outgoing::{OutTx, Outgoing, SendError};
-use crate::role::{Action, Role};
+use crate::role::{Action, Authorizer, Decision, Role};
 use crate::session::{SessionEntry, SessionInfo};
 
 /// The authrole of the router's own service sessions: allowed everything, always disclosed.
@@ -57,6 +57,8 @@ pub(crate) struct RealmState {
     pub invocation_ids: IdSeq,
     /// Role rules, copied in at each operation's start (cheap `Arc` clone).
     pub roles: Arc<HashMap<String, Role>>,
+    /// The dynamic authorizer, asked before the role rules.
+    pub authorizer: Option<Arc<dyn Authorizer>>,
     /// Sessions whose queue overflowed during this operation: killed when it ends.
     pub overloaded: Vec<Id>,
 }
@@ -80,6 +82,7 @@ impl Realm {
                 dealer: Dealer::default(),
                 invocation_ids: IdSeq::new(),
                 roles: Arc::new(roles),
+                authorizer: None,
                 overloaded: Vec::new(),
             }),
         })
@@ -102,6 +105,11 @@ impl Realm {
         let mut roles = self.roles.write().unwrap_or_else(|e| e.into_inner());
         roles.insert(role.name.clone(), role);
         self.lock().roles = Arc::new(roles.clone());
+    }
+
+    /// Installs a dynamic authorizer (replacing any previous one).
+    pub fn set_authorizer(&self, authorizer: Arc<dyn Authorizer>) {
+        self.lock().authorizer = Some(authorizer);
     }
 
     /// Number of joined sessions.
@@ -304,6 +312,13 @@ impl RealmState {
             .and_then(|r| r.permission_for(uri));
         if s.authrole == TRUSTED {
             return Ok(true);
+        }
+        if let Some(authorizer) = &self.authorizer {
+            match authorizer.authorize(s, action, uri) {
+                Decision::Allow { disclose } => return Ok(disclose),
+                Decision::Deny(reason) => return Err(reason),
+                Decision::UseRoles => {}
+            }
         }
         match perm {
             Some(p) if p.allows(action) => Ok(match action {

@@ -146,3 +146,24 @@ mod tests {
             .is_some_and(|p| p.call));
     }
 }
+
+/// The answer of a dynamic [`Authorizer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Allowed; `disclose` says whether the caller/publisher is disclosed.
+    Allow { disclose: bool },
+    /// Refused, with the reason sent in `wamp.error.not_authorized`.
+    Deny(String),
+    /// No opinion: the realm's role rules decide.
+    UseRoles,
+}
+
+/// A dynamic authorization hook, asked before the role rules on every action.
+pub trait Authorizer: Send + Sync {
+    fn authorize(
+        &self,
+        session: &crate::session::SessionInfo,
+        action: Action,
+        uri: &str,
+    ) -> Decision;
+}

@@ -1,13 +1,17 @@
 //! `mrealm router`: a standalone WAMP router with anonymous access.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 use tokio::net::TcpListener;
-use wamp_router::{Permission, RealmConfig, Role, Router, RouterConfig};
+use wamp_router::auth::{RealmAuth, StaticAuth};
+use wamp_router::{Permission, RealmConfig, Role, Router, RouterConfig, TlsConfig};
 
 #[derive(Debug, Args)]
 pub struct RouterArgs {
@@ -29,13 +33,78 @@ pub struct RouterArgs {
     /// Seconds a pong may take before the connection is dropped.
     #[arg(long, default_value_t = 5.0)]
     pub ping_timeout: f64,
+    /// TLS certificate chain (PEM, leaf first): serve wss:// instead of ws://.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Refuse anonymous sessions (by default they join as role `anonymous`).
+    #[arg(long)]
+    pub no_anonymous: bool,
+    /// A ticket principal, AUTHID:SECRET[:ROLE] (role default `user`); repeatable.
+    #[arg(long = "ticket", value_name = "AUTHID:SECRET[:ROLE]")]
+    pub tickets: Vec<String>,
+    /// A cryptosign principal, KEY:AUTHID[:ROLE] where KEY is 64 hex characters or a key file
+    /// (`key.pub`, `default.pub`); role default `user`; repeatable.
+    #[arg(long = "cryptosign", value_name = "KEY:AUTHID[:ROLE]")]
+    pub cryptosign: Vec<String>,
 }
 
-/// The role anonymous sessions get: everything allowed, caller and publisher disclosed (Autobahn
-/// clients cannot ask for disclosure, so a development router discloses by default).
-fn anonymous_role() -> Role {
-    let all = Permission { disclose_caller: true, disclose_publisher: true, ..Permission::allow_all() };
-    Role::new("anonymous", vec![all])
+/// Every role of the standalone router may do everything, and discloses the caller and
+/// publisher (Autobahn clients cannot ask for disclosure, so a development router does).
+fn allow_all_role(name: &str) -> Role {
+    let all = Permission {
+        disclose_caller: true,
+        disclose_publisher: true,
+        ..Permission::allow_all()
+    };
+    Role::new(name, vec![all])
+}
+
+/// The same principals on every realm; returns them and the set of role names used.
+fn static_auth(args: &RouterArgs) -> anyhow::Result<(StaticAuth, BTreeSet<String>)> {
+    let mut conf = RealmAuth::default();
+    let mut roles = BTreeSet::new();
+    if !args.no_anonymous {
+        conf.anonymous = Some("anonymous".into());
+        roles.insert("anonymous".to_owned());
+    }
+    for spec in &args.tickets {
+        let (authid, rest) = spec
+            .split_once(':')
+            .context("--ticket wants AUTHID:SECRET[:ROLE]")?;
+        let (secret, role) = rest.rsplit_once(':').unwrap_or((rest, "user"));
+        roles.insert(role.to_owned());
+        conf.tickets
+            .insert(authid.to_owned(), (secret.to_owned(), role.to_owned()));
+    }
+    for spec in &args.cryptosign {
+        let mut parts = spec.rsplitn(3, ':').collect::<Vec<_>>();
+        parts.reverse();
+        let (key, authid, role) = match parts.as_slice() {
+            [k, a] => (*k, *a, "user"),
+            [k, a, r] => (*k, *a, *r),
+            _ => anyhow::bail!("--cryptosign wants KEY:AUTHID[:ROLE]"),
+        };
+        roles.insert(role.to_owned());
+        conf.cryptosign
+            .insert(public_key(key)?, (authid.to_owned(), role.to_owned()));
+    }
+    let mut auth = StaticAuth::default();
+    for name in &args.realms {
+        *auth.realm(name) = conf.clone();
+    }
+    Ok((auth, roles))
+}
+
+/// A public key given as hex or as the path of a key file.
+fn public_key(spec: &str) -> anyhow::Result<[u8; 32]> {
+    if let Ok(k) = wamp_proto::cryptosign::parse_hex::<32>(spec) {
+        return Ok(k);
+    }
+    let kf = crate::cmd::keys::read_key_file(Path::new(spec))?;
+    Ok(kf.public_key()?)
 }
 
 pub async fn run(args: RouterArgs) -> anyhow::Result<()> {
@@ -52,17 +121,25 @@ pub async fn run(args: RouterArgs) -> anyhow::Result<()> {
         ..RouterConfig::default()
     };
     let router = Router::new(config);
+    let (auth, roles) = static_auth(&args)?;
     for name in &args.realms {
-        router.add_realm(RealmConfig::new(name.clone(), vec![anonymous_role()]))?;
+        let roles = roles.iter().map(|r| allow_all_role(r)).collect();
+        router.add_realm(RealmConfig::new(name.clone(), roles))?;
     }
+    router.set_authenticator(Arc::new(auth));
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsConfig::from_pem_files(cert, key)?),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    println!("mrealm router listening on ws://{addr}{}", args.path);
+    println!("mrealm router listening on {scheme}://{addr}{}", args.path);
     std::io::stdout().flush()?;
     let shutdown = crate::signals::shutdown_on_signals()?;
-    router.clone().serve(listener, shutdown).await;
+    router.clone().serve_with(listener, tls, shutdown).await;
     // Let the connections' writers send their GOODBYEs before the runtime stops.
     tokio::time::sleep(Duration::from_millis(200)).await;
     Ok(())

@@ -4,4 +4,5 @@
 
 pub mod http;
 pub mod local;
+pub mod tls;
 pub mod websocket;

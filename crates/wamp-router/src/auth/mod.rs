@@ -4,10 +4,22 @@
 //! welcome, a challenge to send (and a [`PendingAuth`] that checks the answer), or a rejection
 //! sent as ABORT. The hooks are synchronous: decisions are lookups and signature checks, both
 //! quick; anything slow belongs in a cache the authenticator keeps.
+//!
+//! Building blocks: [`AnonymousAuth`] (any realm, one role), [`StaticAuth`] (principals per realm
+//! for anonymous, ticket and cryptosign) and [`cryptosign::challenge`], which a dynamic
+//! authenticator (the master's) uses once it knows whose key it is.
 
-use wamp_proto::{wamp_errors as err, Dict};
+use wamp_proto::Dict;
 
 use crate::error::Abort;
+
+mod anonymous;
+pub mod cryptosign;
+mod static_auth;
+mod ticket;
+
+pub use anonymous::{random_authid, AnonymousAuth};
+pub use static_auth::{RealmAuth, StaticAuth};
 
 /// What the client asked for in HELLO, plus what the transport knows.
 #[derive(Debug, Clone)]
@@ -53,48 +65,4 @@ pub trait PendingAuth: Send {
 /// Decides who a HELLO is.
 pub trait Authenticator: Send + Sync {
     fn hello(&self, req: &HelloRequest<'_>) -> AuthStep;
-}
-
-/// Anonymous authentication on every realm that has the configured role.
-#[derive(Debug, Clone)]
-pub struct AnonymousAuth {
-    pub authrole: String,
-}
-
-impl Authenticator for AnonymousAuth {
-    fn hello(&self, req: &HelloRequest<'_>) -> AuthStep {
-        let offered =
-            req.authmethods.is_empty() || req.authmethods.iter().any(|m| m == "anonymous");
-        if !offered {
-            let msg = format!(
-                "cannot authenticate using any of the offered authmethods {:?}",
-                req.authmethods
-            );
-            return AuthStep::Reject(Abort::new(err::NO_AUTH_METHOD, msg));
-        }
-        let Some(realm) = req.realm else {
-            return AuthStep::Reject(Abort::new(err::NO_SUCH_REALM, "no realm assigned"));
-        };
-        AuthStep::Welcome(Principal {
-            realm: realm.to_owned(),
-            authid: random_authid(),
-            authrole: self.authrole.clone(),
-            authmethod: "anonymous".into(),
-            authprovider: "static".into(),
-            authextra: Dict::new(),
-        })
-    }
-}
-
-/// A random authid in Crossbar's style: `6NHT-YYAS-...`, six groups of four.
-pub fn random_authid() -> String {
-    const CHARS: &[u8] = b"345679ACEFGHJKLMNPQRSTUVWXY";
-    let groups: Vec<String> = (0..6)
-        .map(|_| {
-            (0..4)
-                .map(|_| CHARS[rand::random::<usize>() % CHARS.len()] as char)
-                .collect()
-        })
-        .collect();
-    groups.join("-")
 }
