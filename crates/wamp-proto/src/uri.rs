@@ -86,16 +86,11 @@ fn wildcard_matches(pattern: &str, uri: &str) -> bool {
     }
 }
 
-/// Orders wildcard patterns for RPC precedence: more non-empty components first, then the one
-/// whose first wildcard comes later (more specific on the left).
-pub fn wildcard_rank(pattern: &str) -> (usize, usize) {
-    let parts: Vec<&str> = pattern.split('.').collect();
-    let concrete = parts.iter().filter(|c| !c.is_empty()).count();
-    let first_empty = parts
-        .iter()
-        .position(|c| c.is_empty())
-        .unwrap_or(parts.len());
-    (concrete, first_empty)
+/// Orders wildcard patterns for RPC precedence, as Crossbar does: walking the components left
+/// to right, the first position where one pattern is concrete and the other empty decides, and
+/// the concrete one wins. Compare the returned keys: the larger one takes precedence.
+pub fn wildcard_rank(pattern: &str) -> Vec<bool> {
+    pattern.split('.').map(|c| !c.is_empty()).collect()
 }
 
 #[cfg(test)]
@@ -135,7 +130,9 @@ mod tests {
 
     #[test]
     fn wildcard_precedence() {
-        assert!(wildcard_rank("a.b.") > wildcard_rank("a..c") || wildcard_rank("a.b.").1 > 1);
+        assert!(wildcard_rank("a.b.") > wildcard_rank("a..c"));
         assert!(wildcard_rank("a.b..d") > wildcard_rank("a...d"));
+        // the leftmost concrete component wins, even against more concrete components later
+        assert!(wildcard_rank("a.b..") > wildcard_rank("a..c.d"));
     }
 }

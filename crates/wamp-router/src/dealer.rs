@@ -3,8 +3,8 @@
 //! happens when either side leaves mid-call.
 //!
 //! Precedence when several registrations match a procedure: the exact one, else the longest
-//! prefix, else the most specific wildcard (most non-empty components, then the one whose first
-//! empty component comes latest).
+//! prefix (a plain string prefix), else the wildcard whose leftmost differing component is
+//! concrete (Crossbar's rule, see `wamp_proto::uri::wildcard_rank`).
 
 use std::collections::HashMap;
 

@@ -225,8 +225,10 @@ impl RealmState {
         };
         match name {
             "list" => {
+                // Subscriptions to meta topics (`wamp.*`) are hidden, as in Crossbar.
                 let by = |policy: MatchPolicy| {
-                    ids(b.subs.values().filter(|s| s.policy == policy).map(|s| s.id))
+                    let visible = b.subs.values().filter(|s| !s.uri.starts_with("wamp."));
+                    ids(visible.filter(|s| s.policy == policy).map(|s| s.id))
                 };
                 Ok(dict! {
                     "exact" => by(MatchPolicy::Exact),

@@ -355,7 +355,12 @@ impl RealmState {
         let Some(entry) = self.remove_session(id) else {
             return false;
         };
-        let details = dict! { "message" => message };
+        // Crossbar sends `{}` when there is no message.
+        let details = if message.is_empty() {
+            dict! {}
+        } else {
+            dict! { "message" => message }
+        };
         let _ = entry.tx.msg(Message::Goodbye {
             details,
             reason: reason.into(),

@@ -97,15 +97,12 @@ impl Role {
     }
 }
 
-/// Orders rules: exact > prefix (longer first) > wildcard (more specific first).
-fn specificity(p: &Permission) -> (u8, usize, usize) {
+/// Orders rules: exact > prefix (longer first) > wildcard (leftmost concrete component first).
+fn specificity(p: &Permission) -> (u8, usize, Vec<bool>) {
     match p.policy {
-        MatchPolicy::Exact => (2, 0, 0),
-        MatchPolicy::Prefix => (1, p.uri.len(), 0),
-        MatchPolicy::Wildcard => {
-            let (a, b) = uri::wildcard_rank(&p.uri);
-            (0, a, b)
-        }
+        MatchPolicy::Exact => (2, 0, Vec::new()),
+        MatchPolicy::Prefix => (1, p.uri.len(), Vec::new()),
+        MatchPolicy::Wildcard => (0, 0, uri::wildcard_rank(&p.uri)),
     }
 }
 

@@ -261,7 +261,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     async fn run(mut self) {
         let mut pings: u64 = 0;
         let mut next_ping = Instant::now() + self.ping_interval;
-        let mut deadline: Option<Instant> = None;
+        // When the pong for ping number `.1` is due. Checking against the latest ping instead
+        // would drop a healthy client whenever a new ping goes out just before the deadline.
+        let mut deadline: Option<(Instant, u64)> = None;
         loop {
             tokio::select! {
                 item = self.rx.recv() => {
@@ -276,12 +278,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
                 _ = sleep_until(next_ping) => {
                     pings += 1;
                     next_ping += self.ping_interval;
-                    deadline.get_or_insert(Instant::now() + self.ping_timeout);
+                    deadline.get_or_insert((Instant::now() + self.ping_timeout, pings));
                     if self.sink.send(WsMessage::Ping(Bytes::copy_from_slice(&pings.to_be_bytes()))).await.is_err() { return; }
                 }
-                _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
-                    if self.pongs.load(Ordering::Relaxed) >= pings {
-                        deadline = None;
+                _ = sleep_until(deadline.map_or_else(Instant::now, |d| d.0)), if deadline.is_some() => {
+                    let pongs = self.pongs.load(Ordering::Relaxed);
+                    if pongs >= deadline.map_or(0, |d| d.1) {
+                        deadline = (pongs < pings).then(|| (Instant::now() + self.ping_timeout, pings));
                     } else {
                         warn!("no pong within the ping timeout: closing");
                         break;
