@@ -16,6 +16,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The management master (Crossbar.io master compatible).
+    Master(cmd::master::MasterArgs),
     /// Run a standalone WAMP router with anonymous access to the given realms.
     ///
     /// Example: mrealm router --listen 127.0.0.1:8080 --realm realm1 --realm realm2
@@ -45,6 +47,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Master(args) => cmd::master::run(args).await,
             Command::Router(args) => cmd::router::run(args).await,
             Command::Bench(args) => cmd::bench::run(args).await,
             Command::Keys(args) => cmd::keys::run(args),

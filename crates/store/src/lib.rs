@@ -199,6 +199,21 @@ impl Store {
         Ok(())
     }
 
+    /// A user by authid (users are few: a scan).
+    pub fn user_by_authid(&self, authid: &str) -> Result<Option<UserRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(USERS)?;
+        for entry in table.iter()? {
+            let (_, doc) = entry?;
+            let rec: UserRecord =
+                serde_json::from_slice(doc.value()).map_err(|e| StoreError::corrupt("users", e))?;
+            if rec.authid == authid {
+                return Ok(Some(rec));
+            }
+        }
+        Ok(None)
+    }
+
     pub fn user_by_pubkey(&self, pubkey: &str) -> Result<Option<UserRecord>, StoreError> {
         let txn = self.db.begin_read()?;
         let oid = txn

@@ -10,6 +10,8 @@ use crate::{pair_key, NodeRecord, Store, StoreError};
 /// What to pair.
 #[derive(Debug, Clone)]
 pub struct Pairing {
+    /// The oid a new node record gets (a fresh one when `None`); a re-paired key keeps its own.
+    pub oid: Option<Uuid>,
     pub pubkey: String,
     pub mrealm_oid: Uuid,
     pub authid: String,
@@ -183,7 +185,7 @@ impl Store {
 
 fn new_record(existing: Option<NodeRecord>, p: &Pairing) -> NodeRecord {
     let base = existing.unwrap_or_else(|| NodeRecord {
-        oid: Uuid::new_v4(),
+        oid: p.oid.unwrap_or_else(Uuid::new_v4),
         pubkey: p.pubkey.clone(),
         mrealm_oid: None,
         authid: None,

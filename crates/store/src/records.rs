@@ -12,7 +12,7 @@ pub struct MrealmRecord {
     pub label: Option<String>,
     pub description: Option<String>,
     pub tags: Option<Vec<String>>,
-    /// Creation time, nanoseconds since the epoch.
+    /// Creation time, microseconds since the epoch (as Crossbar's `created`).
     pub created: u64,
     /// oid of the owning user.
     pub owner: Uuid,
@@ -49,6 +49,7 @@ pub struct UserRecord {
     pub authid: String,
     pub email: Option<String>,
     pub pubkey: String,
+    /// Registration time, microseconds since the epoch.
     pub created: u64,
 }
 

@@ -21,6 +21,7 @@ fn mrealm(name: &str) -> MrealmRecord {
 
 fn pairing(pubkey: &str, mrealm: Uuid, authid: &str) -> Pairing {
     Pairing {
+        oid: None,
         pubkey: pubkey.into(),
         mrealm_oid: mrealm,
         authid: authid.into(),

@@ -2,4 +2,5 @@
 
 pub mod bench;
 pub mod keys;
+pub mod master;
 pub mod router;

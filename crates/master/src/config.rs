@@ -1,0 +1,119 @@
+//! The master's configuration: `<cbdir>/mrealm.toml` (every field optional), overridden by the
+//! environment variables Crossbar uses and by command-line flags (applied by the binary).
+//!
+//! ```toml
+//! listen = "127.0.0.1:9000"       # host:port of the WebSocket listener
+//! path = "/ws"                    # WebSocket path
+//! tls_cert = "cert.pem"           # PEM chain; with tls_key the listener speaks wss://
+//! tls_key = "key.pem"
+//! superuser = "~/.crossbar/default.pub"   # or CROSSBAR_FABRIC_SUPERUSER
+//! watch_to_pair = "/var/nodes"    # or CROSSBAR_WATCH_TO_PAIR: */key.pub auto-paired into "default"
+//! watch_interval = 10             # seconds between scans of watch_to_pair
+//! fabric_url = "ws://127.0.0.1:9000/ws"   # or CROSSBAR_FABRIC_URL: written into key.activate
+//! ping_interval = 10              # WebSocket ping, seconds
+//! ping_timeout = 5
+//! max_message_size = 1048576
+//! tick_interval = 5               # crossbarfabriccenter.mrealm.on_tick period, seconds
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{MasterError, Result};
+
+/// The file name of the configuration inside the cbdir.
+pub const CONFIG_FILE: &str = "mrealm.toml";
+
+/// Everything the master needs to start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MasterConfig {
+    #[serde(skip)]
+    pub cbdir: PathBuf,
+    pub listen: String,
+    pub path: String,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub superuser: Option<PathBuf>,
+    pub watch_to_pair: Option<PathBuf>,
+    pub watch_interval: f64,
+    pub fabric_url: Option<String>,
+    pub ping_interval: f64,
+    pub ping_timeout: f64,
+    pub max_message_size: usize,
+    pub tick_interval: f64,
+}
+
+impl Default for MasterConfig {
+    fn default() -> Self {
+        MasterConfig {
+            cbdir: PathBuf::from(".mrealm"),
+            listen: "127.0.0.1:9000".into(),
+            path: "/ws".into(),
+            tls_cert: None,
+            tls_key: None,
+            superuser: None,
+            watch_to_pair: None,
+            watch_interval: 10.0,
+            fabric_url: None,
+            ping_interval: 10.0,
+            ping_timeout: 5.0,
+            max_message_size: 1024 * 1024,
+            tick_interval: 5.0,
+        }
+    }
+}
+
+impl MasterConfig {
+    /// Reads `<cbdir>/mrealm.toml` if present, then applies the Crossbar environment variables.
+    pub fn load(cbdir: &Path) -> Result<MasterConfig> {
+        let file = cbdir.join(CONFIG_FILE);
+        let mut cfg = match std::fs::read_to_string(&file) {
+            Ok(text) => toml::from_str::<MasterConfig>(&text)
+                .map_err(|e| MasterError::InvalidArgument(format!("{}: {e}", file.display())))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => MasterConfig::default(),
+            Err(e) => {
+                return Err(MasterError::Internal(format!(
+                    "cannot read {}: {e}",
+                    file.display()
+                )))
+            }
+        };
+        cfg.cbdir = cbdir.to_path_buf();
+        cfg.apply_env();
+        cfg.resolve_paths();
+        Ok(cfg)
+    }
+
+    fn apply_env(&mut self) {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(v) = var("CROSSBAR_FABRIC_SUPERUSER") {
+            self.superuser = Some(v.into());
+        }
+        if let Some(v) = var("CROSSBAR_WATCH_TO_PAIR") {
+            self.watch_to_pair = Some(v.into());
+        }
+        if let Some(v) = var("CROSSBAR_FABRIC_URL") {
+            self.fabric_url = Some(v);
+        }
+    }
+
+    /// Relative paths in the file are relative to the cbdir.
+    fn resolve_paths(&mut self) {
+        let base = self.cbdir.clone();
+        for p in [&mut self.tls_cert, &mut self.tls_key] {
+            if let Some(path) = p.as_mut().filter(|p| p.is_relative()) {
+                *path = base.join(&*path);
+            }
+        }
+    }
+
+    /// The URL nodes are told to connect to (key.activate): the configured one, or the listener.
+    pub fn management_url(&self) -> String {
+        self.fabric_url.clone().unwrap_or_else(|| {
+            let scheme = if self.tls_cert.is_some() { "wss" } else { "ws" };
+            format!("{scheme}://{}{}", self.listen, self.path)
+        })
+    }
+}

@@ -1,0 +1,218 @@
+//! `master`: mrealm's domain layer — the Crossbar.io master's job.
+//!
+//! [`Master::start`] opens the store, builds the embedded router with the global realm
+//! `com.crossbario.fabric` and one router realm per management realm, installs the
+//! authenticator, and starts the in-process controllers: the domain controller (global realm API,
+//! [`domain`]) and one management realm controller per management realm ([`mrealm`]). Serving
+//! sockets is the binary's job (`Router::serve_with`). Nothing here opens a socket.
+
+mod args;
+mod auth;
+pub mod config;
+mod domain;
+pub mod error;
+mod mrealm;
+pub mod roles;
+mod util;
+mod watch;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use store::{MrealmRecord, Store, UserRecord};
+use tracing::{info, warn};
+use uuid::Uuid;
+use wamp_client::{JoinOptions, Session, Transport};
+use wamp_router::{RealmConfig, Router, RouterConfig};
+
+pub use config::MasterConfig;
+pub use error::{MasterError, Result};
+use roles::{global_roles, mrealm_roles, NodeAuthorizer, GLOBAL_REALM};
+
+/// The database file inside the cbdir.
+pub const DB_FILE: &str = "mrealm.db";
+
+/// A running master.
+pub struct Master {
+    pub config: MasterConfig,
+    pub store: Arc<Store>,
+    pub router: Arc<Router>,
+    /// The superuser's user oid (owner of the management realms it creates).
+    pub superuser_oid: Uuid,
+    /// When the master started (ns since the epoch).
+    pub started: u64,
+    controllers: Mutex<HashMap<String, mrealm::Controller>>,
+    domain: Mutex<Option<Session>>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl Master {
+    /// Opens the store and starts the router realms and the controllers.
+    pub async fn start(config: MasterConfig) -> Result<Arc<Master>> {
+        std::fs::create_dir_all(&config.cbdir).map_err(|e| {
+            MasterError::Internal(format!("cannot create {}: {e}", config.cbdir.display()))
+        })?;
+        let store = Arc::new(Store::open(&config.cbdir.join(DB_FILE))?);
+        let router = Router::new(router_config(&config));
+        router.add_realm(RealmConfig::new(GLOBAL_REALM, global_roles()))?;
+        let superuser = read_superuser(config.superuser.as_deref())?;
+        let superuser_oid = ensure_superuser(&store, superuser)?;
+        router.set_authenticator(Arc::new(auth::MasterAuth {
+            store: store.clone(),
+            router: Arc::downgrade(&router),
+            superuser,
+        }));
+        let master = Arc::new(Master {
+            started: util::now_ns(),
+            config,
+            store,
+            router,
+            superuser_oid,
+            controllers: Mutex::new(HashMap::new()),
+            domain: Mutex::new(None),
+            tasks: Mutex::new(Vec::new()),
+        });
+        let session = domain::start(&master).await?;
+        *lock(&master.domain) = Some(session);
+        for rec in master.store.list_mrealms()? {
+            master.activate_mrealm(&rec).await?;
+        }
+        if let Some(dir) = master.config.watch_to_pair.clone() {
+            master.ensure_default_mrealm().await?;
+            let task = watch::spawn(master.clone(), dir);
+            lock(&master.tasks).push(task);
+        }
+        info!(cbdir = %master.config.cbdir.display(), mrealms = lock(&master.controllers).len(), "master started");
+        Ok(master)
+    }
+
+    /// An in-process session on `realm` as `trusted`.
+    pub(crate) async fn local_session(&self, realm: &str, authid: &str) -> Result<Session> {
+        let (tx, rx) = self.router.connect_local();
+        let opts = JoinOptions::realm(realm).authid(authid);
+        Session::join(Transport::local(tx, rx), opts)
+            .await
+            .map_err(|e| MasterError::Internal(format!("in-process session on {realm}: {e}")))
+    }
+
+    /// Starts the router realm and the controller of a management realm.
+    pub(crate) async fn activate_mrealm(self: &Arc<Self>, rec: &MrealmRecord) -> Result<()> {
+        if lock(&self.controllers).contains_key(&rec.name) {
+            return Ok(());
+        }
+        let realm = self
+            .router
+            .add_realm(RealmConfig::new(rec.name.clone(), mrealm_roles()))?;
+        realm.set_authorizer(Arc::new(NodeAuthorizer));
+        let controller = mrealm::Controller::start(self, rec).await?;
+        lock(&self.controllers).insert(rec.name.clone(), controller);
+        info!(mrealm = %rec.name, oid = %rec.oid, "management realm started");
+        Ok(())
+    }
+
+    /// Stops the controller and the router realm of a management realm (its sessions are closed).
+    pub(crate) async fn deactivate_mrealm(&self, name: &str) {
+        let controller = lock(&self.controllers).remove(name);
+        if let Some(c) = controller {
+            c.stop().await;
+        }
+        self.router.remove_realm(name);
+        info!(mrealm = %name, "management realm stopped");
+    }
+
+    /// Creates mrealm `default` (owned by the superuser) if it does not exist.
+    async fn ensure_default_mrealm(self: &Arc<Self>) -> Result<()> {
+        if self.store.get_mrealm_by_name("default")?.is_some() {
+            return Ok(());
+        }
+        let rec = MrealmRecord {
+            oid: Uuid::new_v4(),
+            name: "default".into(),
+            label: Some("default mrealm".into()),
+            description: Some("Default management realm (automatically pre-created)".into()),
+            tags: Some(Vec::new()),
+            created: util::now_ns() / 1000,
+            owner: self.superuser_oid,
+            cf_router_worker: None,
+            cf_container_worker: None,
+        };
+        self.store.create_mrealm(&rec)?;
+        self.activate_mrealm(&rec).await
+    }
+
+    /// Closes every session with GOODBYE and stops the controllers and background tasks.
+    pub async fn shutdown(&self) {
+        for task in lock(&self.tasks).drain(..) {
+            task.abort();
+        }
+        let names: Vec<String> = lock(&self.controllers).keys().cloned().collect();
+        for name in names {
+            let controller = lock(&self.controllers).remove(&name);
+            if let Some(c) = controller {
+                c.stop().await;
+            }
+        }
+        let domain = lock(&self.domain).take();
+        if let Some(s) = domain {
+            let _ = tokio::time::timeout(Duration::from_secs(1), s.leave()).await;
+        }
+        self.router.shutdown();
+    }
+
+    /// The domain controller's session (for publishing global events).
+    pub(crate) fn domain_session(&self) -> Option<Session> {
+        lock(&self.domain).clone()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn router_config(c: &MasterConfig) -> RouterConfig {
+    RouterConfig {
+        path: c.path.clone(),
+        max_message_size: c.max_message_size,
+        ping_interval: Duration::from_secs_f64(c.ping_interval.max(0.05)),
+        ping_timeout: Duration::from_secs_f64(c.ping_timeout.max(0.05)),
+        ..RouterConfig::default()
+    }
+}
+
+/// Reads the superuser's public key file (Crossbar's `default.pub` or any key file).
+fn read_superuser(path: Option<&Path>) -> Result<Option<[u8; 32]>> {
+    let Some(path) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        MasterError::InvalidArgument(format!("superuser key {}: {e}", path.display()))
+    })?;
+    let kf = wamp_proto::keyfile::KeyFile::parse(&text).map_err(|e| {
+        MasterError::InvalidArgument(format!("superuser key {}: {e}", path.display()))
+    })?;
+    let key = kf
+        .public_key()
+        .map_err(|e| MasterError::InvalidArgument(format!("superuser key: {e}")))?;
+    Ok(Some(key))
+}
+
+/// The `superuser` user record: created on first start, its key updated when it changes.
+fn ensure_superuser(store: &Store, key: Option<[u8; 32]>) -> Result<Uuid> {
+    let pubkey = key.map(hex::encode).unwrap_or_default();
+    let existing = store.user_by_authid("superuser")?;
+    if let Some(u) = existing.as_ref().filter(|u| u.pubkey == pubkey) {
+        return Ok(u.oid);
+    }
+    let rec = UserRecord {
+        oid: existing.map(|u| u.oid).unwrap_or_else(Uuid::new_v4),
+        authid: "superuser".into(),
+        email: Some("superuser".into()),
+        pubkey,
+        created: util::now_ns() / 1000,
+    };
+    store.put_user(&rec)?;
+    if key.is_none() {
+        warn!("no superuser key configured (CROSSBAR_FABRIC_SUPERUSER): only nodes and anonymous can join");
+    }
+    Ok(rec.oid)
+}
