@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 REALMS = ("realm1", "realm2")
-LISTEN_LINE = re.compile(r"^mrealm router listening on (ws://127\.0\.0\.1:(\d+)/ws)\s*$")
+LISTEN_LINE = re.compile(r"^mrealm router listening on (wss?://127\.0\.0\.1:(\d+)/ws)\s*$")
 
 
 @dataclass
@@ -53,17 +53,19 @@ class Router:
         return "\n".join(lines[-n:])
 
 
-def start_mrealm(logdir: Path, timeout=20.0) -> Router:
+def start_mrealm(logdir: Path, timeout=20.0, extra_args=(), realms=REALMS, env=None) -> Router:
+    """Start `mrealm router` on a free port; `extra_args` go after the realms (auth, TLS)."""
     binary = os.environ.get("MREALM_BIN", str(ROOT / "target" / "debug" / "mrealm"))
     if not os.path.exists(binary):
         raise RuntimeError(f"mrealm binary not found at {binary} (run `cargo build -p mrealm` or set MREALM_BIN)")
     args = [binary, "router", "--listen", "127.0.0.1:0"]
-    for realm in REALMS:
+    for realm in realms:
         args += ["--realm", realm]
+    args += list(extra_args)
     log_path = logdir / "mrealm-router.stderr.log"
     stderr = open(log_path, "wb")
     proc = subprocess.Popen(
-        args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True
+        args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True, env=env
     )
     stderr.close()
     router = Router("mrealm", "", proc, log_path)

@@ -143,6 +143,19 @@ impl Realm {
         st.reap();
     }
 
+    /// Ids of the joined sessions with `authid` (and, if given, `authrole`).
+    pub fn sessions_of(&self, authid: &str, authrole: Option<&str>) -> Vec<Id> {
+        let st = self.lock();
+        let mut ids: Vec<Id> = st
+            .sessions
+            .values()
+            .filter(|e| e.info.authid == authid && authrole.is_none_or(|r| e.info.authrole == r))
+            .map(|e| e.info.id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// Closes a session from the router side: GOODBYE with `reason`, then the connection closes.
     pub fn kill(&self, session: Id, reason: &str, message: &str) -> bool {
         let mut st = self.lock();

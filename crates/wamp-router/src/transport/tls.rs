@@ -42,8 +42,9 @@ impl TlsConfig {
         })
     }
 
-    /// Runs the TLS handshake; returns the stream and the `tls-unique` value (the client's
-    /// Finished message, which is the first one of a full handshake).
+    /// Runs the TLS handshake; returns the stream and the `tls-unique` value: the first Finished
+    /// message of the handshake (RFC 5929) — the client's in a full handshake, ours (the
+    /// server's) in an abbreviated one that resumed a session, as Python's `ssl` computes it.
     pub async fn accept(
         &self,
         tcp: TcpStream,
@@ -56,7 +57,11 @@ impl TlsConfig {
             RouterError::Io(std::io::Error::other(format!("TLS handshake failed: {e}")))
         })?;
         let mut finished = vec![0u8; 64];
-        let n = stream.ssl().peer_finished(&mut finished);
+        let n = if stream.ssl().session_reused() {
+            stream.ssl().finished(&mut finished)
+        } else {
+            stream.ssl().peer_finished(&mut finished)
+        };
         finished.truncate(n.min(64));
         Ok((stream, finished))
     }
