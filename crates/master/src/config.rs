@@ -14,6 +14,8 @@
 //! ping_timeout = 5
 //! max_message_size = 1048576
 //! tick_interval = 5               # crossbarfabriccenter.mrealm.on_tick period, seconds
+//! check_interval = 10             # check_and_apply period (node health checks), seconds
+//! check_timeout = 5               # per-node get_status timeout in the check, seconds
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -43,6 +45,8 @@ pub struct MasterConfig {
     pub ping_timeout: f64,
     pub max_message_size: usize,
     pub tick_interval: f64,
+    pub check_interval: f64,
+    pub check_timeout: f64,
 }
 
 impl Default for MasterConfig {
@@ -61,6 +65,8 @@ impl Default for MasterConfig {
             ping_timeout: 5.0,
             max_message_size: 1024 * 1024,
             tick_interval: 5.0,
+            check_interval: 10.0,
+            check_timeout: 5.0,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! domain status) and publishes its events.
 
 mod mrealms;
-pub(crate) use nodes::pair_record;
+pub(crate) use nodes::{pair_record, to_value as node_value};
 mod nodes;
 
 use std::future::Future;

@@ -1,10 +1,17 @@
 //! The management realm controller: one in-process `trusted` session per management realm.
 //!
-//! It answers `crossbarfabriccenter.mrealm.get_status` (which edge nodes call as their uplink
-//! test) and publishes `crossbarfabriccenter.mrealm.on_tick` every `tick_interval`.
+//! It keeps the run-time node map ([`nodes`]) driven by session and heartbeat events
+//! ([`events`]) and the periodic health check ([`check`]), answers the node procedures
+//! ([`api`]) and `get_status` (which edge nodes call as their uplink test), and publishes
+//! `crossbarfabriccenter.mrealm.on_tick` every `tick_interval`.
+
+mod api;
+mod check;
+mod events;
+pub(crate) mod nodes;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use store::MrealmRecord;
@@ -12,6 +19,7 @@ use tokio::task::JoinHandle;
 use wamp_client::{PublishOptions, RegisterOptions, Session};
 use wamp_proto::{dict, Dict, Value};
 
+use crate::args::Args;
 use crate::error::{MasterError, Result};
 use crate::util::{iso8601, naturaldelta, now_ns, utcnow};
 use crate::Master;
@@ -31,31 +39,47 @@ pub(crate) struct Controller {
 
 impl Controller {
     pub(crate) async fn start(master: &Arc<Master>, rec: &MrealmRecord) -> Result<Controller> {
-        let session = master
-            .local_session(&rec.name, &format!("mrealm-controller-{}", rec.name))
-            .await?;
+        let authid = format!("mrealm-controller-{}", rec.name);
+        let session = master.local_session(&rec.name, &authid).await?;
         let state = Arc::new(State {
             realm: rec.name.clone(),
             started: now_ns(),
             tick: AtomicU64::new(0),
         });
-        let st = state.clone();
-        session
-            .register(
-                "crossbarfabriccenter.mrealm.get_status",
-                RegisterOptions::default(),
-                move |_| {
-                    let v = status(&st);
-                    async move { Ok((vec![v], Dict::new())) }
-                },
-            )
-            .await
-            .map_err(|e| MasterError::Internal(format!("register get_status: {e}")))?;
-        let period = Duration::from_secs_f64(master.config.tick_interval.max(0.01));
-        let ticker = tokio::spawn(tick_loop(session.clone(), state, period));
+        register(&session, "get_status", &state, |st, _| Ok(status(st))).await?;
+        let map = Arc::new(Mutex::new(nodes::NodeMap::default()));
+        let node_api = Arc::new(api::NodeApi {
+            master: master.clone(),
+            mrealm_oid: rec.oid,
+            map: map.clone(),
+        });
+        register(&session, "get_nodes", &node_api, |a, x| a.get_nodes(x)).await?;
+        register(&session, "get_node", &node_api, |a, x| a.get_node(x)).await?;
+        register(&session, "get_node_by_authid", &node_api, |a, x| {
+            a.get_node_by_authid(x)
+        })
+        .await?;
+        let driver = Arc::new(events::Driver {
+            master: master.clone(),
+            mrealm_oid: rec.oid,
+            session: session.clone(),
+            map,
+        });
+        let cfg = &master.config;
+        let ticker = tokio::spawn(tick_loop(session.clone(), state, secs(cfg.tick_interval)));
+        let checker = tokio::spawn(check::run(
+            driver.clone(),
+            secs(cfg.check_interval),
+            secs(cfg.check_timeout),
+        ));
+        let events = tokio::spawn(async move {
+            if let Err(e) = events::run(driver).await {
+                tracing::error!(error = %e, "management realm controller event loop failed");
+            }
+        });
         Ok(Controller {
             session,
-            tasks: vec![ticker],
+            tasks: vec![ticker, checker, events],
         })
     }
 
@@ -65,6 +89,29 @@ impl Controller {
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), self.session.leave()).await;
     }
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s.max(0.01))
+}
+
+/// Registers `crossbarfabriccenter.mrealm.<name>`, answered synchronously by `f`.
+async fn register<T, F>(session: &Session, name: &str, target: &Arc<T>, f: F) -> Result<()>
+where
+    T: Send + Sync + 'static,
+    F: Fn(&T, &Args) -> Result<Value> + Send + Sync + 'static,
+{
+    let target = target.clone();
+    let uri = format!("crossbarfabriccenter.mrealm.{name}");
+    session
+        .register(&uri, RegisterOptions::default(), move |inv| {
+            let out =
+                f(&target, &Args::new(&inv.args, &inv.kwargs)).map(|v| (vec![v], Dict::new()));
+            async move { out.map_err(Into::into) }
+        })
+        .await
+        .map_err(|e| MasterError::Internal(format!("register {uri}: {e}")))?;
+    Ok(())
 }
 
 fn status(st: &State) -> Value {
@@ -87,14 +134,10 @@ async fn tick_loop(session: Session, st: Arc<State>, period: Duration) {
         interval.tick().await;
         let tick = st.tick.fetch_add(1, Ordering::Relaxed) + 1;
         let payload = dict! { "now" => utcnow(), "tick" => tick };
+        let topic = "crossbarfabriccenter.mrealm.on_tick";
         let opts = PublishOptions::default();
         if session
-            .publish(
-                "crossbarfabriccenter.mrealm.on_tick",
-                vec![payload.into()],
-                Dict::new(),
-                opts,
-            )
+            .publish(topic, vec![payload.into()], Dict::new(), opts)
             .await
             .is_err()
         {

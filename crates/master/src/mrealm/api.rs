@@ -1,0 +1,118 @@
+//! The management realm controller's node procedures: `get_nodes`, `get_node`,
+//! `get_node_by_authid` (shapes and errors of WIRE.md §4 and §8).
+
+use std::sync::{Arc, Mutex};
+
+use store::NodeRecord;
+use uuid::Uuid;
+use wamp_proto::Value;
+
+use super::nodes::NodeMap;
+use crate::args::{parse_uuid, Args};
+use crate::error::{MasterError, Result};
+use crate::Master;
+
+/// What the node procedures need.
+pub(crate) struct NodeApi {
+    pub master: Arc<Master>,
+    pub mrealm_oid: Uuid,
+    pub map: Arc<Mutex<NodeMap>>,
+}
+
+impl NodeApi {
+    fn map(&self) -> std::sync::MutexGuard<'_, NodeMap> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `get_nodes(status=None, return_names=None)`: the paired nodes ordered by authid; `online`
+    /// ones are connected, `offline` ones are all the others (including nodes that left).
+    pub fn get_nodes(&self, a: &Args) -> Result<Value> {
+        let status = match a.get(0, "status") {
+            None => None,
+            Some(Value::Str(s)) if s == "online" || s == "offline" => Some(s.as_str() == "online"),
+            Some(Value::Str(s)) => {
+                return Err(MasterError::InvalidArgument(format!(
+                    "invalid status filter \"{s}\": use \"online\", \"offline\" or null"
+                )))
+            }
+            Some(v) => {
+                return Err(MasterError::InvalidArgument(format!(
+                    "'status' expected types=['str', 'NoneType'] got={}",
+                    v.type_name()
+                )))
+            }
+        };
+        let names = a.opt_bool(1, "return_names")?.unwrap_or(false);
+        let nodes = self.master.store.list_nodes_by_mrealm(self.mrealm_oid)?;
+        let map = self.map();
+        let selected = nodes.iter().filter(|n| {
+            let online = map.get(&n.oid).is_some_and(|s| s.online);
+            status.is_none_or(|want| want == online)
+        });
+        Ok(Value::List(
+            selected
+                .map(|n| {
+                    if names {
+                        n.authid.clone().into()
+                    } else {
+                        n.oid.to_string().into()
+                    }
+                })
+                .collect(),
+        ))
+    }
+
+    /// `get_node(node_oid)`.
+    pub fn get_node(&self, a: &Args) -> Result<Value> {
+        let oid = match a.get(0, "node_oid") {
+            Some(Value::Str(s)) => parse_uuid(s, "node_oid")?,
+            Some(v) => {
+                return Err(MasterError::InvalidArgument(format!(
+                    "'node_oid' expected type=str got={}",
+                    v.type_name()
+                )))
+            }
+            None => {
+                return Err(MasterError::InvalidArgument(
+                    "missing required argument 'node_oid'".into(),
+                ))
+            }
+        };
+        let node = self
+            .master
+            .store
+            .get_node(oid)?
+            .filter(|n| n.mrealm_oid == Some(self.mrealm_oid));
+        let node = node.ok_or_else(|| {
+            MasterError::NoSuchObject(format!("no node with object ID {oid} in management realm"))
+        })?;
+        Ok(self.node_value(&node))
+    }
+
+    /// `get_node_by_authid(node_authid)`.
+    pub fn get_node_by_authid(&self, a: &Args) -> Result<Value> {
+        let authid = a.str(0, "node_authid")?;
+        let node = self.master.store.node_by_authid(self.mrealm_oid, authid)?;
+        let node = node.ok_or_else(|| {
+            MasterError::NoSuchObject(format!("no node with authid {authid} in management realm"))
+        })?;
+        Ok(self.node_value(&node))
+    }
+
+    /// The stored node object plus `heartbeat` (last seq), `timestamp` (its ns) and `status`.
+    fn node_value(&self, n: &NodeRecord) -> Value {
+        let mut v = crate::domain::node_value(n, None);
+        let map = self.map();
+        let state = map.get(&n.oid);
+        if let Value::Dict(d) = &mut v {
+            d.insert("heartbeat".into(), state.and_then(|s| s.counter).into());
+            d.insert("timestamp".into(), state.and_then(|s| s.time).into());
+            let online = state.is_some_and(|s| s.online);
+            d.insert(
+                "status".into(),
+                (if online { "online" } else { "offline" }).into(),
+            );
+        }
+        v
+    }
+}
