@@ -22,6 +22,15 @@ pub(crate) struct Driver {
     pub map: Arc<Mutex<NodeMap>>,
 }
 
+/// A node heartbeat that passed the checks.
+pub(crate) struct Beat {
+    pub oid: Uuid,
+    pub authid: String,
+    pub seq: u64,
+    pub time: u64,
+    pub workers: BTreeMap<String, u64>,
+}
+
 const ON_JOIN: &str = "wamp.session.on_join";
 const ON_LEAVE: &str = "wamp.session.on_leave";
 const ON_HEARTBEAT: &str = "crossbarfabriccenter.node.on_heartbeat";
@@ -95,9 +104,9 @@ impl Driver {
     /// dropped without disturbing anything else.
     fn on_heartbeat(&self, e: &Event) -> Option<Transition> {
         match self.check_heartbeat(e) {
-            Ok((oid, authid, seq, time, workers)) => {
-                self.map().heartbeat(oid, &authid, seq, time, workers)
-            }
+            Ok(b) => self
+                .map()
+                .heartbeat(b.oid, &b.authid, b.seq, b.time, b.workers),
             Err(reason) => {
                 warn!(%reason, publisher = ?e.details.get("publisher_authid"), "heartbeat dropped");
                 None
@@ -105,10 +114,7 @@ impl Driver {
         }
     }
 
-    fn check_heartbeat(
-        &self,
-        e: &Event,
-    ) -> std::result::Result<(Uuid, String, u64, u64, BTreeMap<String, u64>), String> {
+    fn check_heartbeat(&self, e: &Event) -> std::result::Result<Beat, String> {
         let authid = e
             .args
             .first()
@@ -143,7 +149,13 @@ impl Driver {
             Some(_) => return Err("'workers' must be a dict of counts".into()),
         };
         debug!(%authid, seq, "heartbeat");
-        Ok((oid, authid.to_owned(), seq, time, workers))
+        Ok(Beat {
+            oid,
+            authid: authid.to_owned(),
+            seq,
+            time,
+            workers,
+        })
     }
 
     /// Publishes a transition on the management realm and forwards it to the global realm.
