@@ -34,7 +34,7 @@ start() {
       {"uri": "", "match": "prefix", "allow": {"call": true, "register": true, "publish": true, "subscribe": true},
        "disclose": {"caller": false, "publisher": false}, "cache": true}]}]}],
     "transports": [{"type": "web", "endpoint": {"type": "tcp", "port": $port, "interface": "127.0.0.1"},
-      "paths": {"ws": {"type": "websocket", "serializers": ["cbor", "msgpack", "json"]}}}]
+      "paths": {"ws": {"type": "websocket"}}}]
   }]
 }
 JSON

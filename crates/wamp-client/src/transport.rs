@@ -140,7 +140,9 @@ async fn open_websocket(url: &str, opts: &ConnectOptions) -> Result<WsStream> {
         .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(proto));
     let config = WebSocketConfig::default()
         .max_message_size(Some(opts.max_message_size))
-        .max_frame_size(Some(opts.max_message_size));
+        .max_frame_size(Some(opts.max_message_size))
+        // tungstenite zero-fills its read buffer up to this size before each read: keep it small
+        .read_buffer_size(16 * 1024);
     let (ws, response) =
         tokio_tungstenite::connect_async_with_config(request, Some(config), true).await?;
     let agreed = response

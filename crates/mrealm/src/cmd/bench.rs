@@ -171,8 +171,7 @@ fn payload_args(bytes: usize) -> Vec<Value> {
     }
 }
 
-/// Phases of a scenario, read by every load task after each completed request.
-const WARMUP: u8 = 0;
+/// Phases of a scenario (0 is the warm-up), read by every load task after each request.
 const MEASURE: u8 = 1;
 const STOP: u8 = 2;
 

@@ -80,7 +80,9 @@ pub async fn serve_connection<S>(
     }
     let ws_cfg = WebSocketConfig::default()
         .max_message_size(Some(cfg.max_message_size))
-        .max_frame_size(Some(cfg.max_message_size));
+        .max_frame_size(Some(cfg.max_message_size))
+        // tungstenite zero-fills its read buffer up to this size before each read: keep it small
+        .read_buffer_size(READ_BUFFER);
     let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_cfg)).await;
     let headers = head
         .headers
@@ -253,6 +255,9 @@ struct Writer<S: AsyncRead + AsyncWrite + Unpin> {
     ping_interval: Duration,
     ping_timeout: Duration,
 }
+
+/// The WebSocket read buffer (tungstenite's default of 128 KiB costs a large memset per read).
+const READ_BUFFER: usize = 16 * 1024;
 
 /// Most bytes packed into one batched WebSocket message.
 const BATCH_BYTES: usize = 64 * 1024;
