@@ -199,6 +199,18 @@ impl Store {
         Ok(())
     }
 
+    /// All users.
+    pub fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(USERS)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (_, doc) = entry?;
+            out.push(serde_json::from_slice(doc.value()).map_err(|e| StoreError::corrupt("users", e))?);
+        }
+        Ok(out)
+    }
+
     /// A user by authid (users are few: a scan).
     pub fn user_by_authid(&self, authid: &str) -> Result<Option<UserRecord>, StoreError> {
         let txn = self.db.begin_read()?;

@@ -5,6 +5,7 @@
 mod mrealms;
 pub(crate) use nodes::{pair_record, to_value as node_value};
 mod nodes;
+mod users;
 
 use std::future::Future;
 use std::sync::{Arc, Weak};
@@ -45,6 +46,7 @@ pub(crate) async fn start(master: &Arc<Master>) -> Result<Session> {
     .await?;
     mrealms::register_all(&s, master).await?;
     nodes::register_all(&s, master).await?;
+    users::register_all(&s, master).await?;
     Ok(s)
 }
 

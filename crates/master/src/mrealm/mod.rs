@@ -3,12 +3,15 @@
 //! It keeps the run-time node map ([`nodes`]) driven by session and heartbeat events
 //! ([`events`]) and the periodic health check ([`check`]), answers the node procedures
 //! ([`api`]) and `get_status` (which edge nodes call as their uplink test), and publishes
-//! `crossbarfabriccenter.mrealm.on_tick` every `tick_interval`.
+//! `crossbarfabriccenter.mrealm.on_tick` every `tick_interval`. The remote API forwarders and
+//! node event republishing are in [`remote`] and [`remote_events`].
 
 mod api;
 mod check;
 mod events;
 pub(crate) mod nodes;
+mod remote;
+mod remote_events;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -59,6 +62,7 @@ impl Controller {
             a.get_node_by_authid(x)
         })
         .await?;
+        let republisher = remote::start(&session, master, rec, map.clone()).await?;
         let driver = Arc::new(events::Driver {
             master: master.clone(),
             mrealm_oid: rec.oid,
@@ -79,7 +83,7 @@ impl Controller {
         });
         Ok(Controller {
             session,
-            tasks: vec![ticker, checker, events],
+            tasks: vec![ticker, checker, events, republisher],
         })
     }
 

@@ -1,0 +1,169 @@
+//! Global API: users and their roles on management realms.
+//!
+//! Crossbar's users come from an e-mail activation flow; mrealm lets the superuser add users by
+//! public key directly (`create_user`, an mrealm extension) and assign their roles per management
+//! realm (`set_roles_on_mrealm_for_user`, a stub in Crossbar). A user then joins a management
+//! realm with their key under one of their roles.
+
+use std::sync::Arc;
+
+use store::{MrealmRoles, UserRecord};
+use uuid::Uuid;
+use wamp_client::{Invocation, Session};
+use wamp_proto::{dict, Value};
+
+use super::register;
+use crate::args::{parse_pubkey, Args};
+use crate::error::{MasterError, Result};
+use crate::roles::USER_ROLES;
+use crate::util::now_ns;
+use crate::Master;
+
+pub(super) async fn register_all(s: &Session, m: &Arc<Master>) -> Result<()> {
+    let u = "crossbarfabriccenter.user.";
+    register(s, m, &format!("{u}list_users"), |m, _| async move {
+        let users = m.store.list_users()?;
+        Ok(Value::List(
+            users
+                .iter()
+                .map(|u| Value::from(u.oid.to_string()))
+                .collect(),
+        ))
+    })
+    .await?;
+    register(s, m, &format!("{u}get_user"), |m, inv| async move {
+        let oid = Args::new(&inv.args, &inv.kwargs).uuid(0, "user_oid")?;
+        let user = m.store.list_users()?.into_iter().find(|u| u.oid == oid);
+        user.map(|u| to_value(&u))
+            .ok_or_else(|| MasterError::NoSuchObject(format!("no user with oid {oid}")))
+    })
+    .await?;
+    register(
+        s,
+        m,
+        &format!("{u}get_user_by_email"),
+        |m, inv| async move {
+            let email = Args::new(&inv.args, &inv.kwargs)
+                .str(0, "email")?
+                .to_owned();
+            let user = m.store.user_by_authid(&email)?;
+            user.map(|u| to_value(&u))
+                .ok_or_else(|| MasterError::NoSuchObject(format!("no user with email {email}")))
+        },
+    )
+    .await?;
+    register(
+        s,
+        m,
+        &format!("{u}get_user_by_pubkey"),
+        |m, inv| async move {
+            let pubkey = parse_pubkey(Args::new(&inv.args, &inv.kwargs).str(0, "pubkey")?)?;
+            let user = m.store.user_by_pubkey(&pubkey)?;
+            user.map(|u| to_value(&u))
+                .ok_or_else(|| MasterError::NoSuchObject(format!("no user with pubkey {pubkey}")))
+        },
+    )
+    .await?;
+    register(s, m, &format!("{u}create_user"), |m, inv| async move {
+        create(&m, &inv)
+    })
+    .await?;
+    let p = "crossbarfabriccenter.mrealm.set_roles_on_mrealm_for_user";
+    register(s, m, p, |m, inv| async move { set_roles(&m, &inv) }).await
+}
+
+fn to_value(u: &UserRecord) -> Value {
+    dict! {
+        "oid" => u.oid.to_string(),
+        "label" => Value::Null,
+        "description" => Value::Null,
+        "tags" => Value::Null,
+        "email" => u.email.clone().unwrap_or_else(|| u.authid.clone()),
+        "registered" => u.created,
+        "pubkey" => if u.pubkey.is_empty() { Value::Null } else { Value::from(u.pubkey.as_str()) },
+    }
+    .into()
+}
+
+fn superuser_only(inv: &Invocation, what: &str) -> Result<()> {
+    match inv.caller_authid() {
+        Some("superuser") => Ok(()),
+        other => Err(MasterError::NotAuthorized(format!(
+            "only the superuser may {what} (caller authid {})",
+            other.unwrap_or("unknown")
+        ))),
+    }
+}
+
+/// `create_user({"email"|"authid": str, "pubkey": hex})`.
+fn create(m: &Master, inv: &Invocation) -> Result<Value> {
+    superuser_only(inv, "create users")?;
+    let obj = Args::new(&inv.args, &inv.kwargs).dict(0, "user")?;
+    let authid = obj
+        .get("email")
+        .or_else(|| obj.get("authid"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            MasterError::InvalidArgument("a user needs an 'email' (or 'authid') string".into())
+        })?;
+    let pubkey = obj.get("pubkey").and_then(Value::as_str).ok_or_else(|| {
+        MasterError::InvalidArgument("a user needs a 'pubkey' (64 hex characters)".into())
+    })?;
+    let pubkey = parse_pubkey(pubkey)?;
+    if m.store.user_by_authid(authid)?.is_some() || m.store.user_by_pubkey(&pubkey)?.is_some() {
+        return Err(MasterError::AlreadyExists(format!(
+            "a user with authid \"{authid}\" or this pubkey exists"
+        )));
+    }
+    let rec = UserRecord {
+        oid: Uuid::new_v4(),
+        authid: authid.to_owned(),
+        email: Some(authid.to_owned()),
+        pubkey,
+        created: now_ns() / 1000,
+    };
+    m.store.put_user(&rec)?;
+    Ok(to_value(&rec))
+}
+
+/// `set_roles_on_mrealm_for_user(mrealm_oid, user_oid, roles)`.
+fn set_roles(m: &Master, inv: &Invocation) -> Result<Value> {
+    superuser_only(inv, "assign roles")?;
+    let a = Args::new(&inv.args, &inv.kwargs);
+    let mrealm = a.uuid(0, "mrealm_oid")?;
+    let user = a.uuid(1, "user_oid")?;
+    let roles: Vec<String> = match a.get(2, "roles") {
+        Some(Value::List(l)) => l
+            .iter()
+            .filter_map(|r| r.as_str().map(str::to_owned))
+            .collect(),
+        _ => {
+            return Err(MasterError::InvalidArgument(
+                "'roles' must be a list of role names".into(),
+            ))
+        }
+    };
+    if let Some(bad) = roles.iter().find(|r| !USER_ROLES.contains(&r.as_str())) {
+        return Err(MasterError::InvalidArgument(format!(
+            "unknown role \"{bad}\" (use one of {USER_ROLES:?})"
+        )));
+    }
+    m.store.get_mrealm(mrealm)?.ok_or_else(|| {
+        MasterError::NoSuchObject(format!("no management realm with oid {mrealm}"))
+    })?;
+    if !m.store.list_users()?.iter().any(|u| u.oid == user) {
+        return Err(MasterError::NoSuchObject(format!(
+            "no user with oid {user}"
+        )));
+    }
+    m.store.set_user_roles(&MrealmRoles {
+        user_oid: user,
+        mrealm_oid: mrealm,
+        roles: roles.clone(),
+    })?;
+    Ok(
+        dict! { "mrealm_oid" => mrealm.to_string(), "user_oid" => user.to_string(),
+        "roles" => Value::List(roles.into_iter().map(Value::from).collect()) }
+        .into(),
+    )
+}
