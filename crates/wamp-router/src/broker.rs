@@ -287,12 +287,7 @@ impl RealmState {
     /// Removes one subscriber, deleting the subscription when it was the last one.
     pub(crate) fn remove_subscriber(&mut self, session: Id, sub_id: Id) {
         let b = &mut self.broker;
-        if let Some(list) = b.by_session.get_mut(&session) {
-            list.retain(|x| *x != sub_id);
-            if list.is_empty() {
-                b.by_session.remove(&session);
-            }
-        }
+        crate::util::unlink(&mut b.by_session, session, sub_id);
         let Some(sub) = b.subs.get_mut(&sub_id) else {
             return;
         };

@@ -293,12 +293,7 @@ impl RealmState {
     /// Removes one callee; deletes the registration when it was the last one.
     pub(crate) fn remove_callee(&mut self, session: Id, reg_id: Id) {
         let d = &mut self.dealer;
-        if let Some(list) = d.by_session.get_mut(&session) {
-            list.retain(|x| *x != reg_id);
-            if list.is_empty() {
-                d.by_session.remove(&session);
-            }
-        }
+        crate::util::unlink(&mut d.by_session, session, reg_id);
         let Some(reg) = d.regs.get_mut(&reg_id) else {
             return;
         };

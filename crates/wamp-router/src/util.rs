@@ -4,6 +4,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use wamp_proto::{id::global_id, Id};
 
+/// Removes `item` from `owner`'s list in a session → ids index, dropping empty lists.
+pub(crate) fn unlink(index: &mut std::collections::HashMap<Id, Vec<Id>>, owner: Id, item: Id) {
+    if let Some(list) = index.get_mut(&owner) {
+        list.retain(|x| *x != item);
+        if list.is_empty() {
+            index.remove(&owner);
+        }
+    }
+}
+
 /// A fresh random id in the global scope.
 pub fn random_id() -> Id {
     global_id(rand::random::<u64>())
