@@ -150,6 +150,13 @@ impl MasterAuth {
 
     fn superuser(&self, req: &HelloRequest<'_>, pubkey: [u8; 32]) -> AuthStep {
         match req.realm {
+            None | Some(GLOBAL_REALM) if req.authrole.is_some_and(|r| r != "user") => {
+                let r = req.authrole.unwrap_or_default();
+                let msg = format!(
+                    "Invalid parameters in authentication: invalid requested authrole \"{r}\" for realm \"{GLOBAL_REALM}\""
+                );
+                reject("fabric.auth-failed.invalid-parameters", msg)
+            }
             None | Some(GLOBAL_REALM) => cryptosign::challenge(
                 req,
                 pubkey,

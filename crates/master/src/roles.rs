@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `owner`, `backend`, `trusted` | everything |
 //! | `admin`, `operator`, `developer` | call and subscribe anything |
-//! | `guest` | call what `public` may, subscribe anything |
+//! | `guest` | call what `public` may and every `crossbarfabriccenter.mrealm.get_*` read procedure, subscribe anything |
 //! | `public` | call the read procedures listed in WIRE.md §2.2 |
 //! | `node` | register and publish under `crossbarfabriccenter.node.<its authid>.`, publish the node heartbeats, call `crossbarfabriccenter.mrealm.get_status` |
 
@@ -88,6 +88,7 @@ pub fn mrealm_roles() -> Vec<Role> {
     let read_all = || vec![rule("", MatchPolicy::Prefix, true, false, false, true)];
     let mut guest = public_calls();
     guest.push(rule("", MatchPolicy::Prefix, false, false, false, true));
+    guest.push(rule("crossbarfabriccenter.mrealm.get_", MatchPolicy::Prefix, true, false, false, false));
     vec![
         Role::new("owner", all()),
         Role::new("backend", all()),

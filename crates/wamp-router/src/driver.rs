@@ -150,10 +150,11 @@ impl Driver {
             transport: &self.transport,
             tls_unique: self.tls_unique.as_deref(),
         };
-        if let Err(abort) = self.check_requested(&req) {
+        let step = self.router.authenticator().hello(&req);
+        // The authenticator's own refusal wins; otherwise a named realm or role must exist.
+        if let (false, Err(abort)) = (matches!(step, AuthStep::Reject(_)), self.check_requested(&req)) {
             return (State::Closed, self.abort(abort));
         }
-        let step = self.router.authenticator().hello(&req);
         let roles = details
             .get("roles")
             .and_then(Value::as_dict)
@@ -174,7 +175,8 @@ impl Driver {
         }
     }
 
-    /// Refuses a HELLO whose named realm or role does not exist, before any authentication.
+    /// Refuses a HELLO whose named realm or role does not exist (unless the authenticator
+    /// already refused it with a more specific reason).
     fn check_requested(&self, req: &HelloRequest<'_>) -> Result<(), Abort> {
         let Some(name) = req.realm else { return Ok(()) };
         if !wamp_proto::uri::validate(name, wamp_proto::MatchPolicy::Exact, false) {
