@@ -16,6 +16,8 @@
 //! tick_interval = 5               # crossbarfabriccenter.mrealm.on_tick period, seconds
 //! check_interval = 10             # check_and_apply period (node health checks), seconds
 //! check_timeout = 5               # per-node get_status timeout in the check, seconds
+//! log_retention = 604800          # raw heartbeat history kept, seconds (7 days)
+//! aggregate_retention = 7776000   # 5-minute heartbeat aggregates kept, seconds (90 days)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -47,6 +49,8 @@ pub struct MasterConfig {
     pub tick_interval: f64,
     pub check_interval: f64,
     pub check_timeout: f64,
+    pub log_retention: f64,
+    pub aggregate_retention: f64,
 }
 
 impl Default for MasterConfig {
@@ -67,6 +71,8 @@ impl Default for MasterConfig {
             tick_interval: 5.0,
             check_interval: 10.0,
             check_timeout: 5.0,
+            log_retention: 7.0 * 86_400.0,
+            aggregate_retention: 90.0 * 86_400.0,
         }
     }
 }

@@ -88,7 +88,14 @@ pub fn mrealm_roles() -> Vec<Role> {
     let read_all = || vec![rule("", MatchPolicy::Prefix, true, false, false, true)];
     let mut guest = public_calls();
     guest.push(rule("", MatchPolicy::Prefix, false, false, false, true));
-    guest.push(rule("crossbarfabriccenter.mrealm.get_", MatchPolicy::Prefix, true, false, false, false));
+    guest.push(rule(
+        "crossbarfabriccenter.mrealm.get_",
+        MatchPolicy::Prefix,
+        true,
+        false,
+        false,
+        false,
+    ));
     vec![
         Role::new("owner", all()),
         Role::new("backend", all()),

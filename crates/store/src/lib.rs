@@ -8,9 +8,11 @@
 //! newer mrealm, or one whose version cannot be read, is refused rather than touched.
 
 mod error;
+pub mod logs;
 pub mod nodes;
 mod records;
 mod tables;
+pub mod traces;
 
 use std::path::Path;
 
@@ -18,8 +20,10 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 use uuid::Uuid;
 
 pub use error::StoreError;
+pub use logs::{Aggregate, Metrics, NodeLog, RetentionStats, Stat, Window, WorkerLog};
 pub use records::{MrealmRecord, MrealmRoles, NodeRecord, UserRecord};
 use tables::*;
+pub use traces::TraceRecord;
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -73,6 +77,8 @@ impl Store {
             txn.open_table(NODE_BY_AUTHID)?;
             txn.open_table(USER_BY_PUBKEY)?;
             txn.open_table(USER_ROLES)?;
+            logs::create_tables(&txn)?;
+            txn.open_table(traces::TRACES)?;
         }
         txn.commit()?;
         Ok(())
@@ -206,7 +212,9 @@ impl Store {
         let mut out = Vec::new();
         for entry in table.iter()? {
             let (_, doc) = entry?;
-            out.push(serde_json::from_slice(doc.value()).map_err(|e| StoreError::corrupt("users", e))?);
+            out.push(
+                serde_json::from_slice(doc.value()).map_err(|e| StoreError::corrupt("users", e))?,
+            );
         }
         Ok(out)
     }

@@ -152,7 +152,10 @@ impl Driver {
         };
         let step = self.router.authenticator().hello(&req);
         // The authenticator's own refusal wins; otherwise a named realm or role must exist.
-        if let (false, Err(abort)) = (matches!(step, AuthStep::Reject(_)), self.check_requested(&req)) {
+        if let (false, Err(abort)) = (
+            matches!(step, AuthStep::Reject(_)),
+            self.check_requested(&req),
+        ) {
             return (State::Closed, self.abort(abort));
         }
         let roles = details

@@ -1,6 +1,7 @@
 //! What drives the node map: session join/leave meta events and node heartbeats, received by
 //! the controller's subscriptions. Transitions are announced as `on_node_ready` /
-//! `on_node_shutdown` on the management realm and forwarded to the global realm.
+//! `on_node_shutdown` on the management realm and forwarded to the global realm. Checked node
+//! and worker heartbeats also go to the history writer ([`super::heartbeats`]).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -10,6 +11,7 @@ use uuid::Uuid;
 use wamp_client::{Event, PublishOptions, Session, SubscribeOptions};
 use wamp_proto::{Dict, Value};
 
+use super::heartbeats::{Record, Writer};
 use super::nodes::{NodeMap, Transition};
 use crate::error::{MasterError, Result};
 use crate::Master;
@@ -18,8 +20,13 @@ use crate::Master;
 pub(crate) struct Driver {
     pub master: Arc<Master>,
     pub mrealm_oid: Uuid,
+    /// Publishes announcements and makes the health-check calls.
     pub session: Session,
+    /// Receives the high-volume events (joins, leaves, heartbeats), so that a burst of them
+    /// never queues in front of the procedures served by `session`.
+    pub ingest: Session,
     pub map: Arc<Mutex<NodeMap>>,
+    pub history: Arc<Writer>,
 }
 
 /// A node heartbeat that passed the checks.
@@ -34,11 +41,12 @@ pub(crate) struct Beat {
 const ON_JOIN: &str = "wamp.session.on_join";
 const ON_LEAVE: &str = "wamp.session.on_leave";
 const ON_HEARTBEAT: &str = "crossbarfabriccenter.node.on_heartbeat";
+const ON_WORKER_HEARTBEAT: &str = "crossbarfabriccenter.node.on_worker_heartbeat";
 
 /// Subscribes and handles events until the session ends.
 pub(crate) async fn run(d: Arc<Driver>) -> Result<()> {
     let sub = |topic: &'static str| {
-        let s = d.session.clone();
+        let s = d.ingest.clone();
         async move {
             s.subscribe(topic, SubscribeOptions::default())
                 .await
@@ -50,6 +58,7 @@ pub(crate) async fn run(d: Arc<Driver>) -> Result<()> {
         sub(ON_LEAVE).await?,
         sub(ON_HEARTBEAT).await?,
     );
+    let mut worker_hb = sub(ON_WORKER_HEARTBEAT).await?;
     loop {
         // biased: a join is handled before a heartbeat or leave that was queued after it
         let transition = tokio::select! {
@@ -57,6 +66,7 @@ pub(crate) async fn run(d: Arc<Driver>) -> Result<()> {
             e = join.recv() => match e { Some(e) => d.on_join(&e), None => break },
             e = leave.recv() => match e { Some(e) => d.on_leave(&e), None => break },
             e = hb.recv() => match e { Some(e) => d.on_heartbeat(&e), None => break },
+            e = worker_hb.recv() => match e { Some(e) => d.on_worker_heartbeat(&e), None => break },
         };
         if let Some(t) = transition {
             d.announce(t).await;
@@ -103,15 +113,35 @@ impl Driver {
     /// A node heartbeat `[authid, hb]`: checked, then applied; an invalid one is logged and
     /// dropped without disturbing anything else.
     fn on_heartbeat(&self, e: &Event) -> Option<Transition> {
-        match self.check_heartbeat(e) {
-            Ok(b) => self
-                .map()
-                .heartbeat(b.oid, &b.authid, b.seq, b.time, b.workers),
+        let received = crate::util::now_ns();
+        let checked = self.check_heartbeat(e).and_then(|b| {
+            let log = super::hblog::node_record(self.mrealm_oid, &b, e, received)?;
+            Ok((b, log))
+        });
+        match checked {
+            Ok((b, log)) => {
+                self.history.submit(Record::Node(log));
+                self.map()
+                    .heartbeat(b.oid, &b.authid, b.seq, b.time, b.workers)
+            }
             Err(reason) => {
                 warn!(%reason, publisher = ?e.details.get("publisher_authid"), "heartbeat dropped");
                 None
             }
         }
+    }
+
+    /// A worker heartbeat `[authid, worker_id, hb]`: checked, then queued for the history.
+    fn on_worker_heartbeat(&self, e: &Event) -> Option<Transition> {
+        match self.check_worker_heartbeat(e, crate::util::now_ns()) {
+            Ok(log) => {
+                self.history.submit(Record::Worker(log));
+            }
+            Err(reason) => {
+                warn!(%reason, publisher = ?e.details.get("publisher_authid"), "worker heartbeat dropped");
+            }
+        }
+        None
     }
 
     fn check_heartbeat(&self, e: &Event) -> std::result::Result<Beat, String> {

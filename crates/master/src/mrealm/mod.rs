@@ -1,17 +1,26 @@
-//! The management realm controller: one in-process `trusted` session per management realm.
+//! The management realm controller: two in-process `trusted` sessions per management realm —
+//! one serving the procedures, one receiving the high-volume events (joins, leaves, heartbeats,
+//! node events), so that a burst of events never queues in front of a call.
 //!
 //! It keeps the run-time node map ([`nodes`]) driven by session and heartbeat events
 //! ([`events`]) and the periodic health check ([`check`]), answers the node procedures
 //! ([`api`]) and `get_status` (which edge nodes call as their uplink test), and publishes
 //! `crossbarfabriccenter.mrealm.on_tick` every `tick_interval`. The remote API forwarders and
-//! node event republishing are in [`remote`] and [`remote_events`].
+//! node event republishing are in [`remote`] and [`remote_events`]. Heartbeats are stored by
+//! the history writer ([`heartbeats`], records built in [`hblog`]) and queried with
+//! `get_node_logs` / `get_worker_logs` ([`history`]).
 
 mod api;
 mod check;
 mod events;
+mod hblog;
+mod heartbeats;
+mod history;
 pub(crate) mod nodes;
 mod remote;
 mod remote_events;
+#[path = "tracing.rs"]
+mod trace_api;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,6 +46,7 @@ struct State {
 /// A running management realm controller.
 pub(crate) struct Controller {
     session: Session,
+    ingest: Session,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -44,6 +54,10 @@ impl Controller {
     pub(crate) async fn start(master: &Arc<Master>, rec: &MrealmRecord) -> Result<Controller> {
         let authid = format!("mrealm-controller-{}", rec.name);
         let session = master.local_session(&rec.name, &authid).await?;
+        // events arrive on their own session: a heartbeat burst never delays a procedure call
+        let ingest = master
+            .local_session(&rec.name, &format!("{authid}-ingest"))
+            .await?;
         let state = Arc::new(State {
             realm: rec.name.clone(),
             started: now_ns(),
@@ -62,12 +76,16 @@ impl Controller {
             a.get_node_by_authid(x)
         })
         .await?;
-        let republisher = remote::start(&session, master, rec, map.clone()).await?;
+        let republisher = remote::start(&session, &ingest, master, rec, map.clone()).await?;
+        let tracer = trace_api::start(&session, master, rec, map.clone()).await?;
+        let (history, mut history_tasks) = history::start(&session, master, rec.oid).await?;
         let driver = Arc::new(events::Driver {
             master: master.clone(),
             mrealm_oid: rec.oid,
             session: session.clone(),
+            ingest: ingest.clone(),
             map,
+            history,
         });
         let cfg = &master.config;
         let ticker = tokio::spawn(tick_loop(session.clone(), state, secs(cfg.tick_interval)));
@@ -81,9 +99,11 @@ impl Controller {
                 tracing::error!(error = %e, "management realm controller event loop failed");
             }
         });
+        history_tasks.extend([ticker, checker, events, republisher, tracer]);
         Ok(Controller {
             session,
-            tasks: vec![ticker, checker, events, republisher],
+            ingest,
+            tasks: history_tasks,
         })
     }
 
@@ -92,6 +112,7 @@ impl Controller {
             t.abort();
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), self.session.leave()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.ingest.leave()).await;
     }
 }
 

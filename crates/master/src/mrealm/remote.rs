@@ -243,10 +243,11 @@ pub(crate) struct Remote {
     pub timeout: Duration,
 }
 
-/// Registers the remote API on the controller session, subscribes to the node events and
-/// returns the task republishing them.
+/// Registers the remote API on the controller session, subscribes to the node events on the
+/// ingest session and returns the task republishing them.
 pub(crate) async fn start(
     session: &Session,
+    ingest: &Session,
     master: &Arc<Master>,
     rec: &MrealmRecord,
     map: Arc<Mutex<NodeMap>>,
@@ -260,12 +261,9 @@ pub(crate) async fn start(
         timeout: FORWARD_TIMEOUT,
     });
     let n = register_all(&remote).await?;
-    let sub = super::remote_events::subscribe(session).await?;
+    let sub = super::remote_events::subscribe(ingest).await?;
     tracing::debug!(mrealm = %rec.name, registrations = n, "remote API registered");
-    Ok(tokio::spawn(super::remote_events::run(
-        session.clone(),
-        sub,
-    )))
+    Ok(tokio::spawn(super::remote_events::run(ingest.clone(), sub)))
 }
 
 /// Registers every forwarder and the realm meta prefix on the controller session.

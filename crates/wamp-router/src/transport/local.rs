@@ -11,12 +11,18 @@ use crate::driver::{Driver, Flow};
 use crate::outgoing::OutTx;
 use crate::Router;
 
+/// Messages queued to an in-process session before it counts as too slow (memory is only used
+/// while they are queued).
+const LOCAL_QUEUE: usize = 1 << 20;
+
 /// Connects an in-process client: returns (client → router, router → client) channel ends.
 ///
 /// The session ends when the client drops its sender, sends GOODBYE/ABORT, or the router
 /// closes it (the receiver then yields `None` after any final message).
 pub fn connect(router: Arc<Router>) -> (mpsc::Sender<Message>, mpsc::Receiver<Message>) {
-    let queue = router.config().queue_len;
+    // In-process sessions are the router's own components (controllers): a burst must not make
+    // them look like slow consumers, so their queue is far deeper than a network session's.
+    let queue = router.config().queue_len.max(LOCAL_QUEUE);
     let (to_router, mut from_client) = mpsc::channel::<Message>(queue);
     let (to_client, from_router) = mpsc::channel::<Message>(queue);
     let closer = Arc::new(Notify::new());

@@ -1,0 +1,229 @@
+//! The heartbeat history writer of one management realm controller.
+//!
+//! Checked node and worker heartbeats are handed to [`Writer::submit`], which never waits: it
+//! puts the record on a bounded queue ([`QUEUE_CAPACITY`]) and, when the queue is full, drops it
+//! with a rate-limited warning. One writer task drains the queue and group-commits: after the
+//! first record it collects for up to [`BATCH_WINDOW`] or [`BATCH_MAX`] records, then writes the
+//! batch in one redb transaction on the blocking pool, so neither the controller's event loop
+//! nor its procedures ever wait for the disk. A second task applies retention
+//! (`log_retention`, `aggregate_retention`) every [`RETENTION_EVERY`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use store::{NodeLog, Store, WorkerLog};
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+use uuid::Uuid;
+
+use crate::util::now_ns;
+
+/// Records that may wait for the writer.
+pub(crate) const QUEUE_CAPACITY: usize = 100_000;
+/// Most records per write transaction.
+pub(crate) const BATCH_MAX: usize = 5_000;
+/// Longest a batch collects after its first record.
+pub(crate) const BATCH_WINDOW: Duration = Duration::from_millis(10);
+/// Period of the retention run.
+pub(crate) const RETENTION_EVERY: Duration = Duration::from_secs(600);
+/// Least time between two "queue full" warnings.
+const WARN_EVERY: Duration = Duration::from_secs(5);
+
+/// One heartbeat to store.
+pub(crate) enum Record {
+    Node(NodeLog),
+    Worker(WorkerLog),
+}
+
+/// How long raw records and aggregates are kept.
+#[derive(Clone, Copy)]
+pub(crate) struct Retention {
+    pub raw: Duration,
+    pub aggregates: Duration,
+}
+
+/// The sending side of the history queue.
+pub(crate) struct Writer {
+    tx: mpsc::Sender<Record>,
+    dropped: AtomicU64,
+    last_warn: Mutex<Option<Instant>>,
+}
+
+impl Writer {
+    /// Starts the writer and retention tasks for management realm `mrealm`.
+    pub(crate) fn start(
+        store: Arc<Store>,
+        mrealm: Uuid,
+        keep: Retention,
+    ) -> (Arc<Writer>, Vec<JoinHandle<()>>) {
+        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let writer = Arc::new(Writer {
+            tx,
+            dropped: AtomicU64::new(0),
+            last_warn: Mutex::new(None),
+        });
+        let tasks = vec![
+            tokio::spawn(write_loop(store.clone(), rx)),
+            tokio::spawn(retention_loop(store, mrealm, keep)),
+        ];
+        (writer, tasks)
+    }
+
+    /// Queues a record without waiting; a full queue drops it. Returns whether it was queued.
+    pub(crate) fn submit(&self, rec: Record) -> bool {
+        match self.tx.try_send(rec) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                self.dropped_one("heartbeat history queue full: heartbeat not stored");
+                false
+            }
+            Err(TrySendError::Closed(_)) => {
+                self.dropped_one("heartbeat history writer stopped: heartbeat not stored");
+                false
+            }
+        }
+    }
+
+    fn dropped_one(&self, what: &str) {
+        let total = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut last = self.last_warn.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_none_or(|t| t.elapsed() >= WARN_EVERY) {
+            *last = Some(Instant::now());
+            warn!(dropped_total = total, capacity = QUEUE_CAPACITY, "{what}");
+        }
+    }
+
+    /// Heartbeats dropped so far because the queue was full or closed.
+    #[cfg(test)]
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// Collects a batch: waits for one record, then takes more for up to [`BATCH_WINDOW`].
+/// Returns `false` once the queue is closed and drained.
+async fn next_batch(rx: &mut mpsc::Receiver<Record>, batch: &mut Vec<Record>) -> bool {
+    if rx.recv_many(batch, BATCH_MAX).await == 0 {
+        return false;
+    }
+    let deadline = tokio::time::Instant::now() + BATCH_WINDOW;
+    while batch.len() < BATCH_MAX {
+        let room = BATCH_MAX - batch.len();
+        match tokio::time::timeout_at(deadline, rx.recv_many(batch, room)).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    true
+}
+
+async fn write_loop(store: Arc<Store>, mut rx: mpsc::Receiver<Record>) {
+    loop {
+        let mut batch = Vec::with_capacity(BATCH_MAX);
+        if !next_batch(&mut rx, &mut batch).await {
+            return;
+        }
+        let (mut nodes, mut workers) = (Vec::new(), Vec::new());
+        for r in batch {
+            match r {
+                Record::Node(n) => nodes.push(n),
+                Record::Worker(w) => workers.push(w),
+            }
+        }
+        let count = nodes.len() + workers.len();
+        let store = store.clone();
+        let started = Instant::now();
+        let done = tokio::task::spawn_blocking(move || store.append_logs(&nodes, &workers)).await;
+        match done {
+            Ok(Ok(())) => debug!(
+                count,
+                ms = started.elapsed().as_millis() as u64,
+                "heartbeats stored"
+            ),
+            Ok(Err(e)) => warn!(count, error = %e, "cannot store heartbeats"),
+            Err(e) => warn!(count, error = %e, "heartbeat writer failed"),
+        }
+    }
+}
+
+async fn retention_loop(store: Arc<Store>, mrealm: Uuid, keep: Retention) {
+    let mut every = tokio::time::interval(RETENTION_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let store = store.clone();
+        let run = move || store.apply_retention_in(mrealm, keep.raw, keep.aggregates, now_ns());
+        match tokio::task::spawn_blocking(run).await {
+            Ok(Ok(st)) if st.raw_expired + st.aggregates_expired > 0 => info!(
+                %mrealm, raw = st.raw_expired, aggregates = st.aggregates_expired,
+                "heartbeat history retention applied"
+            ),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => warn!(%mrealm, error = %e, "heartbeat history retention failed"),
+            Err(e) => warn!(%mrealm, error = %e, "heartbeat history retention task failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use store::{Metrics, Window};
+
+    fn rec(mrealm: Uuid, node: Uuid, i: u64) -> Record {
+        Record::Node(NodeLog {
+            mrealm,
+            node,
+            timestamp: now_ns() + i,
+            metrics: Metrics::default(),
+            doc: json!({"seq": i}),
+        })
+    }
+
+    #[tokio::test]
+    async fn queued_records_are_group_committed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(&dir.path().join("t.db")).expect("open"));
+        let (m, n) = (Uuid::new_v4(), Uuid::new_v4());
+        let keep = Retention {
+            raw: Duration::from_secs(3600),
+            aggregates: Duration::from_secs(7200),
+        };
+        let (w, tasks) = Writer::start(store.clone(), m, keep);
+        let started = Instant::now();
+        for i in 0..12_000 {
+            assert!(w.submit(rec(m, n, i)));
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while store.log_counts().expect("count").0 < 12_000 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        println!("12,000 queued heartbeats stored in {:?}", started.elapsed());
+        assert_eq!(
+            store
+                .node_logs(m, n, Window::all(20_000))
+                .expect("read")
+                .len(),
+            12_000
+        );
+        assert_eq!(w.dropped(), 0);
+        tasks.iter().for_each(JoinHandle::abort);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_instead_of_waiting() {
+        let (tx, _rx) = mpsc::channel(2);
+        let w = Writer {
+            tx,
+            dropped: AtomicU64::new(0),
+            last_warn: Mutex::new(None),
+        };
+        let (m, n) = (Uuid::new_v4(), Uuid::new_v4());
+        let queued: Vec<bool> = (0..5).map(|i| w.submit(rec(m, n, i))).collect();
+        assert_eq!(queued, [true, true, false, false, false]);
+        assert_eq!(w.dropped(), 3);
+    }
+}
