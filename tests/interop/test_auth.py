@@ -37,7 +37,11 @@ pytestmark = pytest.mark.skipif(
 
 WELCOME, ABORT = 2, 3
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-CROSSBAR = os.environ.get("CROSSBAR", "/tmp/cbvenv/bin/crossbar")
+_PEERS_CROSSBAR = Path(__file__).resolve().parents[2] / ".venv-peers" / "bin" / "crossbar"
+# the pinned crossbar that scripts/test installs for tests/peers; else a local reference venv
+CROSSBAR = os.environ.get(
+    "CROSSBAR", str(_PEERS_CROSSBAR) if _PEERS_CROSSBAR.exists() else "/tmp/cbvenv/bin/crossbar"
+)
 
 ALICE = CryptosignKey.from_bytes(bytes(range(1, 33)))
 MALLORY = CryptosignKey.from_bytes(bytes(range(101, 133)))  # known to no router
