@@ -25,6 +25,9 @@ TEST_TIMEOUT = float(os.environ.get("MREALM_PEERS_TEST_TIMEOUT", "90"))
 CONNECTED = peers.CONNECTED
 WATCHED_NODES = ("node1", "node2")  # node1: stays up for the session; node2: started/killed by a test
 OUTSIDE_NODES = ("node3", "stray1")  # node3: paired/unpaired by the shell; stray1: never paired
+# <master cbdir>/mrealm.toml: WebSocket ping period and pong timeout (s) of the master
+MASTER_PING_INTERVAL = 2
+MASTER_PING_TIMEOUT = 2
 
 _OK, _WHY = peers.crossbar_available()
 
@@ -161,10 +164,14 @@ def master(keys):
     """`mrealm master start` on a free loopback port, auto-pairing keys.watched into mrealm "default"."""
     assert os.access(peers.MREALM_BIN, os.X_OK), f"{peers.MREALM_BIN} missing: run `cargo build -p mrealm`"
     port, url = keys.master_port, keys.master_url
+    cbdir = keys.base / "master"
+    cbdir.mkdir(parents=True, exist_ok=True)
+    # a short WebSocket ping, so a frozen (SIGSTOPped) node is detected within ~4 s (test_controller.py)
+    (cbdir / "mrealm.toml").write_text(f"ping_interval = {MASTER_PING_INTERVAL}\nping_timeout = {MASTER_PING_TIMEOUT}\n")
     env = peers.peer_env(keys.home, CROSSBAR_FABRIC_SUPERUSER=keys.su_pub, CROSSBAR_WATCH_TO_PAIR=keys.watched,
                          CROSSBAR_FABRIC_URL=url, RUST_BACKTRACE="1")
     proc = peers.Proc("mrealm master",
-                      [peers.MREALM_BIN, "master", "start", "--cbdir", keys.base / "master",
+                      [peers.MREALM_BIN, "master", "start", "--cbdir", cbdir,
                        "--listen", f"127.0.0.1:{port}"],
                       env, keys.logs / "master.log", cwd=keys.base)
     try:

@@ -111,6 +111,8 @@ class Proc:
         self.log_path = Path(log_path)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
+        # a restarted peer appends to the same log: log() and wait_log() see only this process's part
+        self._log_offset = self._log.tell()
         self.popen = subprocess.Popen(self.argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=self._log,
                                       stderr=subprocess.STDOUT, start_new_session=True)
         self.pid = self.popen.pid
@@ -118,8 +120,11 @@ class Proc:
         _ALL.append(self)
 
     def log(self):
+        """What this process wrote to its log (not what an earlier run of the same peer wrote there)."""
         try:
-            return self.log_path.read_text(errors="replace")
+            with open(self.log_path, "rb") as f:
+                f.seek(self._log_offset)
+                return f.read().decode(errors="replace")
         except OSError:
             return ""
 
