@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use tracing::{debug, warn};
 use uuid::Uuid;
 use wamp_client::{Event, PublishOptions, Session, SubscribeOptions};
-use wamp_proto::{Dict, Value};
+use wamp_proto::{Dict, MatchPolicy, Value};
 
 use super::heartbeats::{Record, Writer};
 use super::nodes::{NodeMap, Transition};
@@ -42,6 +42,9 @@ const ON_JOIN: &str = "wamp.session.on_join";
 const ON_LEAVE: &str = "wamp.session.on_leave";
 const ON_HEARTBEAT: &str = "crossbarfabriccenter.node.on_heartbeat";
 const ON_WORKER_HEARTBEAT: &str = "crossbarfabriccenter.node.on_worker_heartbeat";
+/// A node announcing itself ready / shutting down (wildcard: the authid is the third component).
+const ON_READY: &str = "crossbarfabriccenter.node..on_ready";
+const ON_SHUTDOWN: &str = "crossbarfabriccenter.node..on_shutdown";
 
 /// Subscribes and handles events until the session ends.
 pub(crate) async fn run(d: Arc<Driver>) -> Result<()> {
@@ -59,6 +62,15 @@ pub(crate) async fn run(d: Arc<Driver>) -> Result<()> {
         sub(ON_HEARTBEAT).await?,
     );
     let mut worker_hb = sub(ON_WORKER_HEARTBEAT).await?;
+    let wild = |topic: &'static str| {
+        let s = d.ingest.clone();
+        async move {
+            s.subscribe(topic, SubscribeOptions::with_match(MatchPolicy::Wildcard))
+                .await
+                .map_err(|e| MasterError::Internal(format!("subscribe {topic}: {e}")))
+        }
+    };
+    let (mut ready, mut shutdown) = (wild(ON_READY).await?, wild(ON_SHUTDOWN).await?);
     loop {
         // biased: a join is handled before a heartbeat or leave that was queued after it
         let transition = tokio::select! {
@@ -67,6 +79,8 @@ pub(crate) async fn run(d: Arc<Driver>) -> Result<()> {
             e = leave.recv() => match e { Some(e) => d.on_leave(&e), None => break },
             e = hb.recv() => match e { Some(e) => d.on_heartbeat(&e), None => break },
             e = worker_hb.recv() => match e { Some(e) => d.on_worker_heartbeat(&e), None => break },
+            e = ready.recv() => match e { Some(e) => d.on_announced(&e, true), None => break },
+            e = shutdown.recv() => match e { Some(e) => d.on_announced(&e, false), None => break },
         };
         if let Some(t) = transition {
             d.announce(t).await;
@@ -89,6 +103,22 @@ impl Driver {
         let session = details.get("session").and_then(Value::as_u64)?;
         let oid = self.node_oid(authid)?;
         self.map().joined(oid, authid, session)
+    }
+
+    /// `crossbarfabriccenter.node.<authid>.on_ready` / `.on_shutdown`, from that node only.
+    fn on_announced(&self, e: &Event, ready: bool) -> Option<Transition> {
+        let authid = e.topic()?.split('.').nth(2)?;
+        let publisher = e.details.get("publisher").and_then(Value::as_u64)?;
+        let Some(oid) = self.map().session_is(publisher, authid) else {
+            warn!(%authid, publisher, "node announcement from a session that is not that node: dropped");
+            return None;
+        };
+        let mut map = self.map();
+        if ready {
+            map.announced_ready(oid, authid)
+        } else {
+            map.check_failed(oid)
+        }
     }
 
     fn on_leave(&self, e: &Event) -> Option<Transition> {

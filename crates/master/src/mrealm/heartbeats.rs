@@ -52,23 +52,23 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer and retention tasks for management realm `mrealm`.
+    /// Starts the writer and retention tasks for management realm `mrealm`; returns the queue,
+    /// the writer task (it ends once every queue handle is dropped and the queue is drained:
+    /// await it to flush) and the retention task.
     pub(crate) fn start(
         store: Arc<Store>,
         mrealm: Uuid,
         keep: Retention,
-    ) -> (Arc<Writer>, Vec<JoinHandle<()>>) {
+    ) -> (Arc<Writer>, JoinHandle<()>, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let writer = Arc::new(Writer {
             tx,
             dropped: AtomicU64::new(0),
             last_warn: Mutex::new(None),
         });
-        let tasks = vec![
-            tokio::spawn(write_loop(store.clone(), rx)),
-            tokio::spawn(retention_loop(store, mrealm, keep)),
-        ];
-        (writer, tasks)
+        let write = tokio::spawn(write_loop(store.clone(), rx));
+        let retention = tokio::spawn(retention_loop(store, mrealm, keep));
+        (writer, write, retention)
     }
 
     /// Queues a record without waiting; a full queue drops it. Returns whether it was queued.
@@ -192,7 +192,8 @@ mod tests {
             raw: Duration::from_secs(3600),
             aggregates: Duration::from_secs(7200),
         };
-        let (w, tasks) = Writer::start(store.clone(), m, keep);
+        let (w, write, retention) = Writer::start(store.clone(), m, keep);
+        let tasks = [write, retention];
         let started = Instant::now();
         for i in 0..12_000 {
             assert!(w.submit(rec(m, n, i)));

@@ -80,7 +80,7 @@ pub(crate) async fn start(
     session: &Session,
     master: &Arc<Master>,
     mrealm: Uuid,
-) -> Result<(Arc<Writer>, Vec<JoinHandle<()>>)> {
+) -> Result<(Arc<Writer>, JoinHandle<()>, JoinHandle<()>)> {
     let api = Arc::new(HistoryApi {
         master: master.clone(),
         mrealm_oid: mrealm,

@@ -48,6 +48,8 @@ pub(crate) struct Controller {
     session: Session,
     ingest: Session,
     tasks: Vec<JoinHandle<()>>,
+    /// The heartbeat writer: ends once the tasks holding its queue are gone and it is drained.
+    flush: JoinHandle<()>,
 }
 
 impl Controller {
@@ -78,7 +80,7 @@ impl Controller {
         .await?;
         let republisher = remote::start(&session, &ingest, master, rec, map.clone()).await?;
         let tracer = trace_api::start(&session, master, rec, map.clone()).await?;
-        let (history, mut history_tasks) = history::start(&session, master, rec.oid).await?;
+        let (history, flush, retention) = history::start(&session, master, rec.oid).await?;
         let driver = Arc::new(events::Driver {
             master: master.clone(),
             mrealm_oid: rec.oid,
@@ -99,17 +101,28 @@ impl Controller {
                 tracing::error!(error = %e, "management realm controller event loop failed");
             }
         });
-        history_tasks.extend([ticker, checker, events, republisher, tracer]);
+        let tasks = vec![retention, ticker, checker, events, republisher, tracer];
         Ok(Controller {
             session,
             ingest,
-            tasks: history_tasks,
+            tasks,
+            flush,
         })
     }
 
     pub(crate) async fn stop(self) {
-        for t in self.tasks {
+        for t in &self.tasks {
             t.abort();
+        }
+        for t in self.tasks {
+            let _ = t.await; // the aborted tasks drop their handles on the heartbeat queue
+        }
+        // queued heartbeats are written before the controller is gone
+        if tokio::time::timeout(Duration::from_secs(5), self.flush)
+            .await
+            .is_err()
+        {
+            tracing::warn!("heartbeat history not flushed within 5 s");
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), self.session.leave()).await;
         let _ = tokio::time::timeout(Duration::from_secs(1), self.ingest.leave()).await;

@@ -15,6 +15,7 @@ use crate::util::now_ns;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activity {
     Started = 2,
+    Ready = 3,
     Heartbeat = 4,
     Check = 5,
 }
@@ -71,6 +72,8 @@ pub struct NodeMap {
 }
 
 impl NodeMap {
+    /// A node seen since the controller started, by oid (what Crossbar's
+    /// `map_node_oid_to_authid`, `node()` and `nodes` give its code).
     pub fn get(&self, oid: &Uuid) -> Option<&NodeState> {
         self.nodes.get(oid)
     }
@@ -176,7 +179,13 @@ impl NodeMap {
         t
     }
 
-    /// The periodic health check failed (the node's procedures are gone).
+    /// The node published `on_ready`.
+    pub fn announced_ready(&mut self, oid: Uuid, authid: &str) -> Option<Transition> {
+        self.alive(oid, authid, Activity::Ready)
+    }
+
+    /// The periodic health check failed (the node's procedures are gone), or the node
+    /// announced its shutdown.
     pub fn check_failed(&mut self, oid: Uuid) -> Option<Transition> {
         self.down(oid)
     }
