@@ -10,7 +10,7 @@ use wamp_proto::message::code;
 use wamp_proto::{wamp_errors, Dict, Id, Message, Payload, Value};
 
 use crate::error::{Error, WampError};
-use crate::register::{invocation_error, spawn_invocation, Invocation};
+use crate::register::{invocation_error, start_invocation, Invocation};
 use crate::state::{CallReply, Pending, Shared, Subscriber};
 use crate::transport::Incoming;
 use crate::types::{CallResult, Event};
@@ -241,17 +241,15 @@ async fn on_invocation(
     details: Dict,
     payload: Payload,
 ) -> Option<String> {
-    let reply = {
-        let mut st = shared.lock();
-        match st.registrations.get(&registration).cloned() {
-            Some(handler) => {
-                let inv =
-                    Invocation::new(request, registration, details, payload, shared.out.clone());
-                spawn_invocation(shared, &mut st, handler, inv);
-                return None;
-            }
-            None => invocation_error(request, WampError::new(wamp_errors::NO_SUCH_REGISTRATION)),
+    let handler = shared.lock().registrations.get(&registration).cloned();
+    let reply = match handler {
+        Some(handler) => {
+            let inv = Invocation::new(request, registration, details, payload, shared.out.clone());
+            // a handler that finishes on its first poll is answered here, without a task
+            let reply = start_invocation(shared, handler, inv)?;
+            return shared.send(reply).await.err().map(|e| e.to_string());
         }
+        None => invocation_error(request, WampError::new(wamp_errors::NO_SUCH_REGISTRATION)),
     };
     tracing::debug!(
         request,

@@ -14,7 +14,7 @@ use wamp_proto::message::code;
 use wamp_proto::{wamp_errors, Dict, Id, Message, Payload, Value};
 
 use crate::error::{Result, WampError};
-use crate::state::{Handler, Pending, Shared, State};
+use crate::state::{Handler, Pending, Shared};
 
 /// One call of a registered procedure, handed to its handler.
 #[derive(Debug)]
@@ -129,23 +129,43 @@ impl Registration {
 
 /// Starts the handler of one INVOCATION. Called with the state locked, so the task is in the
 /// map before it can try to remove itself.
-pub(crate) fn spawn_invocation(
+/// Runs a handler: polled once right here (no lock held, since it may use the session); if it
+/// is done, its answer is returned; otherwise it goes on in its own task, which an INTERRUPT
+/// can abort, and answers by itself.
+pub(crate) fn start_invocation(
     shared: &Arc<Shared>,
-    st: &mut State,
     handler: Handler,
     inv: Invocation,
-) {
+) -> Option<Message> {
     let request = inv.request;
-    let task = tokio::spawn(run_invocation(Arc::clone(shared), handler, inv));
+    let mut fut = Box::pin(AssertUnwindSafe(handler(inv)).catch_unwind());
+    if let Some(outcome) = (&mut fut).now_or_never() {
+        return Some(answer(request, outcome));
+    }
+    // spawned under the lock, so the task cannot finish before its abort handle is recorded
+    let mut st = shared.lock();
+    let task = tokio::spawn(finish_invocation(Arc::clone(shared), request, fut));
     st.invocations.insert(request, task.abort_handle());
+    None
 }
 
-async fn run_invocation(shared: Arc<Shared>, handler: Handler, inv: Invocation) {
-    let request = inv.request;
-    let outcome = AssertUnwindSafe(async move { handler(inv).await })
-        .catch_unwind()
-        .await;
-    let msg = match outcome {
+type Outcome = std::thread::Result<Result<(Vec<Value>, Dict), WampError>>;
+
+async fn finish_invocation(
+    shared: Arc<Shared>,
+    request: Id,
+    fut: std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send>>,
+) {
+    let msg = answer(request, fut.await);
+    if shared.lock().invocations.remove(&request).is_none() {
+        return; // interrupted: the reader has answered already
+    }
+    let _ = shared.send(msg).await;
+}
+
+/// The YIELD or ERROR for a handler's outcome.
+fn answer(request: Id, outcome: Outcome) -> Message {
+    match outcome {
         Ok(Ok((args, kwargs))) => Message::Yield {
             request,
             options: Dict::new(),
@@ -158,11 +178,7 @@ async fn run_invocation(shared: Arc<Shared>, handler: Handler, inv: Invocation) 
                 WampError::with_message(wamp_errors::RUNTIME_ERROR, "procedure handler panicked");
             invocation_error(request, e)
         }
-    };
-    if shared.lock().invocations.remove(&request).is_none() {
-        return; // interrupted: the reader has answered already
     }
-    let _ = shared.send(msg).await;
 }
 
 /// The ERROR answering an INVOCATION.
