@@ -50,14 +50,16 @@ pub fn validate(uri: &str, policy: MatchPolicy, strict: bool) -> bool {
             loose_component(c)
         }
     };
-    let parts: Vec<&str> = uri.split('.').collect();
     match policy {
-        MatchPolicy::Exact => parts.iter().all(|c| ok(c)),
+        MatchPolicy::Exact => uri.split('.').all(ok),
         MatchPolicy::Prefix => {
-            let (last, head) = parts.split_last().expect("split yields at least one part");
-            head.iter().all(|c| ok(c)) && (last.is_empty() || ok(last))
+            let (head, last) = match uri.rsplit_once('.') {
+                Some((h, l)) => (Some(h), l),
+                None => (None, uri),
+            };
+            head.is_none_or(|h| h.split('.').all(ok)) && (last.is_empty() || ok(last))
         }
-        MatchPolicy::Wildcard => parts.iter().all(|c| c.is_empty() || ok(c)),
+        MatchPolicy::Wildcard => uri.split('.').all(|c| c.is_empty() || ok(c)),
     }
 }
 

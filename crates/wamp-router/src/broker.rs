@@ -14,7 +14,7 @@ use crate::outgoing::{Outgoing, Shared};
 use crate::realm::RealmState;
 use crate::role::Action;
 use crate::session::SessionInfo;
-use crate::util::{random_id, utcnow};
+use crate::util::{random_id, utcnow, UriIndex};
 
 /// One subscription and the sessions on it.
 #[derive(Debug)]
@@ -43,7 +43,7 @@ impl Subscription {
 #[derive(Debug, Default)]
 pub struct Broker {
     pub subs: HashMap<Id, Subscription>,
-    pub index: HashMap<(String, MatchPolicy), Id>,
+    pub index: UriIndex,
     /// Subscriptions with a pattern (prefix or wildcard): scanned on every publish.
     pub patterns: HashSet<Id>,
     pub by_session: HashMap<Id, Vec<Id>>,
@@ -53,8 +53,8 @@ impl Broker {
     /// Ids of the subscriptions whose pattern matches `topic`.
     pub fn matching(&self, topic: &str) -> Vec<Id> {
         let mut out = Vec::new();
-        if let Some(id) = self.index.get(&(topic.to_owned(), MatchPolicy::Exact)) {
-            out.push(*id);
+        if let Some(id) = self.index.get(topic, MatchPolicy::Exact) {
+            out.push(id);
         }
         for id in &self.patterns {
             if let Some(s) = self.subs.get(id) {
@@ -68,7 +68,7 @@ impl Broker {
 
     /// The subscription a session would join for (uri, policy), if it exists.
     pub fn lookup(&self, topic: &str, policy: MatchPolicy) -> Option<Id> {
-        self.index.get(&(topic.to_owned(), policy)).copied()
+        self.index.get(topic, policy)
     }
 }
 
@@ -229,9 +229,8 @@ impl RealmState {
     /// Adds a subscriber; returns the subscription id and whether it was created.
     fn add_subscriber(&mut self, session: Id, topic: &str, policy: MatchPolicy) -> (Id, bool) {
         let b = &mut self.broker;
-        let key = (topic.to_owned(), policy);
-        let (id, created) = match b.index.get(&key) {
-            Some(id) => (*id, false),
+        let (id, created) = match b.index.get(topic, policy) {
+            Some(id) => (id, false),
             None => {
                 let id = random_id();
                 let sub = Subscription {
@@ -242,7 +241,7 @@ impl RealmState {
                     subscribers: Vec::new(),
                 };
                 b.subs.insert(id, sub);
-                b.index.insert(key, id);
+                b.index.insert(topic.to_owned(), policy, id);
                 if policy != MatchPolicy::Exact {
                     b.patterns.insert(id);
                 }
@@ -296,7 +295,7 @@ impl RealmState {
         let silent = sub.uri.starts_with("wamp.");
         if deleted {
             if let Some(sub) = b.subs.remove(&sub_id) {
-                b.index.remove(&(sub.uri, sub.policy));
+                b.index.remove(&sub.uri, sub.policy);
             }
             b.patterns.remove(&sub_id);
         }

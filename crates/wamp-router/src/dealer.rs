@@ -17,7 +17,7 @@ use wamp_proto::{dict, wamp_errors as err, Dict, Id, Message, Value};
 use crate::realm::RealmState;
 use crate::role::Action;
 use crate::session::SessionInfo;
-use crate::util::{random_id, utcnow};
+use crate::util::{random_id, utcnow, UriIndex};
 
 /// How a shared registration picks its callee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +111,7 @@ pub struct Pending {
 #[derive(Debug, Default)]
 pub struct Dealer {
     pub regs: HashMap<Id, Registration>,
-    pub index: HashMap<(String, MatchPolicy), Id>,
+    pub index: UriIndex,
     pub prefix: Vec<Id>,
     pub wildcard: Vec<Id>,
     pub by_session: HashMap<Id, Vec<Id>>,
@@ -122,8 +122,8 @@ pub struct Dealer {
 impl Dealer {
     /// The registration that serves `procedure`, by WAMP precedence.
     pub fn best_match(&self, procedure: &str) -> Option<Id> {
-        if let Some(id) = self.index.get(&(procedure.to_owned(), MatchPolicy::Exact)) {
-            return Some(*id);
+        if let Some(id) = self.index.get(procedure, MatchPolicy::Exact) {
+            return Some(id);
         }
         let longest_prefix = self
             .prefix
@@ -143,7 +143,7 @@ impl Dealer {
     }
 
     pub fn lookup(&self, procedure: &str, policy: MatchPolicy) -> Option<Id> {
-        self.index.get(&(procedure.to_owned(), policy)).copied()
+        self.index.get(procedure, policy)
     }
 
     pub(crate) fn take_pending(&mut self, invocation: Id) -> Option<Pending> {
@@ -195,8 +195,8 @@ impl RealmState {
             return fail(self, err::NOT_AUTHORIZED, e);
         }
         let d = &mut self.dealer;
-        let key = (procedure.clone(), policy);
-        let (reg_id, created) = match d.index.get(&key).and_then(|id| d.regs.get_mut(id)) {
+        let existing = d.index.get(&procedure, policy);
+        let (reg_id, created) = match existing.and_then(|id| d.regs.get_mut(&id)) {
             Some(reg) => {
                 if reg.invoke == Invoke::Single || reg.callees.contains(&s.id) {
                     let msg = format!("register for already registered procedure '{procedure}'");
@@ -228,8 +228,8 @@ impl RealmState {
                     callees: vec![s.id],
                     next: 0,
                 };
+                d.index.insert(reg.uri.clone(), policy, id);
                 d.regs.insert(id, reg);
-                d.index.insert(key, id);
                 match policy {
                     MatchPolicy::Exact => {}
                     MatchPolicy::Prefix => d.prefix.push(id),
@@ -301,7 +301,7 @@ impl RealmState {
         let deleted = reg.callees.is_empty();
         if deleted {
             if let Some(reg) = d.regs.remove(&reg_id) {
-                d.index.remove(&(reg.uri, reg.policy));
+                d.index.remove(&reg.uri, reg.policy);
             }
             d.prefix.retain(|x| *x != reg_id);
             d.wildcard.retain(|x| *x != reg_id);

@@ -4,6 +4,25 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use wamp_proto::{id::global_id, Id};
 
+/// Ids by (URI, match policy), looked up by `&str` without allocating.
+#[derive(Debug, Default)]
+pub struct UriIndex([std::collections::HashMap<String, Id>; 3]);
+
+impl UriIndex {
+    fn slot(policy: wamp_proto::MatchPolicy) -> usize {
+        policy as usize
+    }
+    pub fn get(&self, uri: &str, policy: wamp_proto::MatchPolicy) -> Option<Id> {
+        self.0[Self::slot(policy)].get(uri).copied()
+    }
+    pub fn insert(&mut self, uri: String, policy: wamp_proto::MatchPolicy, id: Id) {
+        self.0[Self::slot(policy)].insert(uri, id);
+    }
+    pub fn remove(&mut self, uri: &str, policy: wamp_proto::MatchPolicy) {
+        self.0[Self::slot(policy)].remove(uri);
+    }
+}
+
 /// Removes `item` from `owner`'s list in a session → ids index, dropping empty lists.
 pub(crate) fn unlink(index: &mut std::collections::HashMap<Id, Vec<Id>>, owner: Id, item: Id) {
     if let Some(list) = index.get_mut(&owner) {
