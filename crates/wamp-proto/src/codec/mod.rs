@@ -11,6 +11,8 @@ use crate::error::ProtoError;
 use crate::message::Message;
 use crate::value::{Value, ValueSeed};
 
+mod cbor;
+
 /// The JSON batch separator.
 pub const JSON_BATCH_SEP: u8 = 0x18;
 
@@ -215,15 +217,7 @@ pub fn decode_value(format: Format, data: &[u8]) -> Result<Value, ProtoError> {
             }
             Ok(v)
         }
-        Format::Cbor => {
-            let mut cursor = std::io::Cursor::new(data);
-            let CborValue(v) =
-                ciborium::from_reader(&mut cursor).map_err(|e| err(e.to_string()))?;
-            if (cursor.position() as usize) != data.len() {
-                return Err(err("trailing bytes after message".into()));
-            }
-            Ok(v)
-        }
+        Format::Cbor => cbor::decode(data).map_err(err),
     }
 }
 
@@ -256,13 +250,4 @@ pub fn split_batch(format: Format, data: &[u8]) -> Result<Vec<&[u8]>, ProtoError
         return Err(ProtoError::Framing("empty batch".into()));
     }
     Ok(parts)
-}
-
-/// A value decoded from CBOR (ciborium takes no seed, so the seed sits in a `Deserialize`).
-struct CborValue(Value);
-
-impl<'de> serde::Deserialize<'de> for CborValue {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        ValueSeed::new(false).deserialize(d).map(CborValue)
-    }
 }
