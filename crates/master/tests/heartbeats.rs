@@ -2,127 +2,46 @@
 //! (cryptosign, authrole `node`) publishing node and worker heartbeats, and the superuser as
 //! `owner` on mrealm `mr1` querying `get_node_logs` / `get_worker_logs`.
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use master::{Master, MasterConfig};
-use tokio::sync::watch;
-use wamp_client::{
-    AuthenticateResponse, CallOptions, Challenge, Client, ConnectOptions, Error, JoinOptions,
-    PublishOptions, Session,
-};
-use wamp_proto::cryptosign::{self, LEN};
+use common::{call_within, create_mrealm, node_secret, pair_oid, wamp_err, Fixture, P};
+use wamp_client::{Error, PublishOptions, Session};
 use wamp_proto::{dict, Dict, Value};
 
-const SUPERUSER: [u8; LEN] = [7; LEN];
+/// Bounds the calls and the waits here (longer than the shared fixture's: the burst).
 const WAIT: Duration = Duration::from_secs(10);
-const P: &str = "crossbarfabriccenter.mrealm.";
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    master: Arc<Master>,
-    url: String,
-    _stop: watch::Sender<bool>,
+struct Setup {
+    fx: Fixture,
     global: Session,
     /// The superuser as `owner` on `mr1`.
     su: Session,
 }
 
-fn node_secret(i: u8) -> [u8; LEN] {
-    [i.wrapping_add(10); LEN]
-}
-
-fn cryptosign_opts(secret: [u8; LEN]) -> JoinOptions {
-    JoinOptions::default()
-        .authmethods(["cryptosign"])
-        .authextra(dict! { "pubkey" => hex::encode(cryptosign::public_key(&secret)) })
-        .on_challenge_sync(move |c: Challenge| {
-            let hex = c.extra.get("challenge").and_then(Value::as_str);
-            let bytes: [u8; LEN] = cryptosign::parse_hex(hex.expect("challenge")).expect("hex");
-            Ok(AuthenticateResponse::new(cryptosign::sign(&secret, &bytes)))
-        })
-}
-
-async fn join(url: &str, opts: JoinOptions) -> Session {
-    Client::connect_and_join(url, ConnectOptions::default(), opts)
-        .await
-        .expect("join")
-}
-
+/// Calls `crossbarfabriccenter.mrealm.<proc>` and returns the first result value.
 async fn call(s: &Session, proc: &str, args: Vec<Value>, kwargs: Dict) -> Result<Value, Error> {
-    let uri = format!("{P}{proc}");
-    let r = s.call(&uri, args, kwargs, CallOptions::timeout(WAIT)).await;
-    r.map(|r| r.args.into_iter().next().unwrap_or_default())
+    let r = call_within(s, &format!("{P}{proc}"), args, kwargs, WAIT).await;
+    r.map(|(args, _)| args.into_iter().next().unwrap_or_default())
 }
 
-fn error_uri(r: Result<Value, Error>) -> String {
-    match r {
-        Err(Error::Wamp { uri, .. }) => uri,
-        other => panic!("expected a WAMP error, got {other:?}"),
-    }
+async fn setup() -> Setup {
+    let fx = Fixture::start().await;
+    let global = fx.superuser(None).await;
+    create_mrealm(&global, "mr1").await;
+    let su = fx.superuser(Some("mr1")).await;
+    Setup { fx, global, su }
 }
 
-fn write_key(path: &Path, secret: &[u8; LEN]) {
-    let pubkey = hex::encode(cryptosign::public_key(secret));
-    let text = format!("test superuser key\n\npublic-key-ed25519: {pubkey}\n");
-    std::fs::write(path, text).expect("write key");
-}
-
-async fn setup() -> Fixture {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let key = dir.path().join("superuser.pub");
-    write_key(&key, &SUPERUSER);
-    let config = MasterConfig {
-        cbdir: dir.path().join("cb"),
-        superuser: Some(key),
-        tick_interval: 3600.0,
-        check_interval: 3600.0,
-        ..MasterConfig::default()
-    };
-    let master = Master::start(config).await.expect("master");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("ws://{}/ws", listener.local_addr().expect("addr"));
-    let (stop, stop_rx) = watch::channel(false);
-    tokio::spawn(master.router.clone().serve_with(listener, None, stop_rx));
-    let global = join(&url, cryptosign_opts(SUPERUSER)).await;
-    let args = vec![dict! { "name" => "mr1" }.into()];
-    call(&global, "create_mrealm", args, Dict::new())
-        .await
-        .expect("create_mrealm");
-    let mut opts = cryptosign_opts(SUPERUSER);
-    opts.realm = Some("mr1".into());
-    let su = join(&url, opts).await;
-    Fixture {
-        _dir: dir,
-        master,
-        url,
-        _stop: stop,
-        global,
-        su,
-    }
-}
-
-impl Fixture {
+impl Setup {
     /// Pairs node `i` as `node<i>` in mr1 and returns its oid.
     async fn pair(&self, i: u8) -> String {
-        let pubkey = hex::encode(cryptosign::public_key(&node_secret(i)));
-        let args = vec![pubkey.into(), "mr1".into(), format!("node{i}").into()];
-        let node = call(&self.global, "pair_node", args, Dict::new())
-            .await
-            .expect("pair_node");
-        node.get("oid")
-            .and_then(Value::as_str)
-            .expect("oid")
-            .to_owned()
+        pair_oid(&self.global, &node_secret(i), "mr1", &format!("node{i}")).await
     }
 
     async fn node(&self, i: u8) -> Session {
-        let s = join(&self.url, cryptosign_opts(node_secret(i)).authrole("node")).await;
-        assert_eq!(s.welcome().authrole.as_deref(), Some("node"));
-        s
+        self.fx.checked_node(node_secret(i)).await
     }
 
     /// Waits until the controller sees `n` nodes online.
@@ -295,7 +214,7 @@ async fn heartbeats_are_stored_checked_and_queryable() {
         Some(&Value::from(16))
     );
     assert_eq!(
-        f.master.store.log_counts().expect("counts"),
+        f.fx.master.store.log_counts().expect("counts"),
         (2, 3),
         "invalid ones not stored"
     );
@@ -352,7 +271,7 @@ fn check_router_log(log: &Value, seq: u64, oid: &str) {
     assert_eq!(get(&["router", "messages", "event"]), Some(Value::from(0)));
 }
 
-async fn check_windows(f: &Fixture, oid: &str, logs: &[Value]) {
+async fn check_windows(f: &Setup, oid: &str, logs: &[Value]) {
     let ts: Vec<u64> = logs
         .iter()
         .filter_map(|l| l.get("timestamp")?.as_u64())
@@ -373,11 +292,11 @@ async fn check_windows(f: &Fixture, oid: &str, logs: &[Value]) {
     );
 }
 
-async fn check_errors(f: &Fixture, oid: &str) {
+async fn check_errors(f: &Setup, oid: &str) {
     let q = |args: Vec<Value>, kw: Dict| call(&f.su, "get_node_logs", args, kw);
     let unknown = "5e4b1c70-0000-4000-8000-000000000000";
     assert_eq!(
-        error_uri(q(vec![unknown.into()], Dict::new()).await),
+        wamp_err(q(vec![unknown.into()], Dict::new()).await).0,
         "crossbar.error.no_such_object"
     );
     let w = call(
@@ -387,22 +306,22 @@ async fn check_errors(f: &Fixture, oid: &str) {
         Dict::new(),
     )
     .await;
-    assert_eq!(error_uri(w), "crossbar.error.no_such_object");
+    assert_eq!(wamp_err(w).0, "crossbar.error.no_such_object");
     let invalid = "wamp.error.invalid_argument";
     assert_eq!(
-        error_uri(q(vec![Value::from(5)], Dict::new()).await),
+        wamp_err(q(vec![Value::from(5)], Dict::new()).await).0,
         invalid
     );
     assert_eq!(
-        error_uri(q(vec!["not-a-uuid".into()], Dict::new()).await),
+        wamp_err(q(vec!["not-a-uuid".into()], Dict::new()).await).0,
         invalid
     );
     assert_eq!(
-        error_uri(q(vec![oid.into(), "x".into()], Dict::new()).await),
+        wamp_err(q(vec![oid.into(), "x".into()], Dict::new()).await).0,
         invalid
     );
     assert_eq!(
-        error_uri(q(vec![oid.into()], dict! { "limit" => 10_001 }).await),
+        wamp_err(q(vec![oid.into()], dict! { "limit" => 10_001 }).await).0,
         invalid
     );
     let w = call(
@@ -412,7 +331,7 @@ async fn check_errors(f: &Fixture, oid: &str) {
         Dict::new(),
     )
     .await;
-    assert_eq!(error_uri(w), invalid);
+    assert_eq!(wamp_err(w).0, invalid);
 }
 
 /// 100 node sessions publish 20,000 heartbeats (half node, half worker) as fast as they can,
@@ -449,7 +368,7 @@ async fn a_heartbeat_burst_does_not_stall_the_api() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut counts = (0, 0);
     while counts.0 + counts.1 < total && Instant::now() < deadline {
-        counts = f.master.store.log_counts().expect("counts");
+        counts = f.fx.master.store.log_counts().expect("counts");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let stored = started.elapsed();

@@ -2,30 +2,14 @@
 //! superuser as `owner` on mrealm `mr1`, and simulated edge nodes joining with cryptosign as
 //! authrole `node`. Forwarders (WIRE.md §4), their errors (§8) and event republishing.
 
-use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
-use master::{Master, MasterConfig};
-use tokio::sync::watch;
-use wamp_client::{
-    AuthenticateResponse, CallOptions, Challenge, Client, ConnectOptions, Error, JoinOptions,
-    PublishOptions, RegisterOptions, Session, SubscribeOptions, Subscription, WampError,
-};
-use wamp_proto::cryptosign::{self, LEN};
+use common::{call_full, create_mrealm, first_str, next_event, node_secret, pair_oid, Fixture};
+use wamp_client::{Error, PublishOptions, RegisterOptions, Session, SubscribeOptions, WampError};
 use wamp_proto::{dict, Dict, MatchPolicy, Value};
 
-const SUPERUSER: [u8; LEN] = [7; LEN];
-const NODE1: [u8; LEN] = [1; LEN];
-const NODE2: [u8; LEN] = [2; LEN];
-const NODE3: [u8; LEN] = [3; LEN];
-const WAIT: Duration = Duration::from_secs(5);
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    master: Arc<Master>,
-    url: String,
-    _stop: watch::Sender<bool>,
+struct Setup {
+    fx: Fixture,
     /// The superuser on the global realm and as `owner` on `mr1`.
     global: Session,
     su: Session,
@@ -33,114 +17,25 @@ struct Fixture {
     oids: [String; 3],
 }
 
-fn write_key(path: &Path, secret: &[u8; LEN]) {
-    let pubkey = hex::encode(cryptosign::public_key(secret));
-    std::fs::write(
-        path,
-        format!("test superuser key\n\npublic-key-ed25519: {pubkey}\n"),
-    )
-    .expect("write key");
-}
-
-fn cryptosign_opts(secret: [u8; LEN]) -> JoinOptions {
-    JoinOptions::default()
-        .authmethods(["cryptosign"])
-        .authextra(dict! { "pubkey" => hex::encode(cryptosign::public_key(&secret)) })
-        .on_challenge_sync(move |c: Challenge| {
-            let hex = c.extra.get("challenge").and_then(Value::as_str);
-            let bytes: [u8; LEN] = cryptosign::parse_hex(hex.expect("challenge")).expect("hex");
-            Ok(AuthenticateResponse::new(cryptosign::sign(&secret, &bytes)))
-        })
-}
-
-async fn join(url: &str, opts: JoinOptions) -> Session {
-    Client::connect_and_join(url, ConnectOptions::default(), opts)
-        .await
-        .expect("join")
-}
-
-async fn call(
-    s: &Session,
-    uri: &str,
-    args: Vec<Value>,
-    kwargs: Dict,
-) -> Result<(Vec<Value>, Dict), Error> {
-    let opts = CallOptions::timeout(WAIT);
-    s.call(uri, args, kwargs, opts)
-        .await
-        .map(|r| (r.args, r.kwargs))
-}
-
-async fn pair(global: &Session, secret: &[u8; LEN], realm: &str, authid: &str) -> String {
-    let pubkey = hex::encode(cryptosign::public_key(secret));
-    let args = vec![pubkey.into(), realm.into(), authid.into()];
-    let (res, _) = call(
-        global,
-        "crossbarfabriccenter.mrealm.pair_node",
-        args,
-        Dict::new(),
-    )
-    .await
-    .expect("pair_node");
-    let oid = res[0].get("oid").and_then(Value::as_str).expect("oid");
-    oid.to_owned()
-}
-
-async fn setup() -> Fixture {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let key = dir.path().join("superuser.pub");
-    write_key(&key, &SUPERUSER);
-    let config = MasterConfig {
-        cbdir: dir.path().join("cb"),
-        superuser: Some(key),
-        tick_interval: 3600.0,
-        check_interval: 3600.0,
-        ..MasterConfig::default()
-    };
-    let master = Master::start(config).await.expect("master");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("ws://{}/ws", listener.local_addr().expect("addr"));
-    let (stop, stop_rx) = watch::channel(false);
-    tokio::spawn(master.router.clone().serve_with(listener, None, stop_rx));
-    let global = join(&url, cryptosign_opts(SUPERUSER)).await;
+async fn setup() -> Setup {
+    let fx = Fixture::start().await;
+    let global = fx.superuser(None).await;
     for name in ["mr1", "mr2"] {
-        let args = vec![dict! { "name" => name }.into()];
-        call(
-            &global,
-            "crossbarfabriccenter.mrealm.create_mrealm",
-            args,
-            Dict::new(),
-        )
-        .await
-        .expect("create_mrealm");
+        create_mrealm(&global, name).await;
     }
     let oids = [
-        pair(&global, &NODE1, "mr1", "node1").await,
-        pair(&global, &NODE2, "mr1", "node2").await,
-        pair(&global, &NODE3, "mr2", "node3").await,
+        pair_oid(&global, &node_secret(1), "mr1", "node1").await,
+        pair_oid(&global, &node_secret(2), "mr1", "node2").await,
+        pair_oid(&global, &node_secret(3), "mr2", "node3").await,
     ];
-    let mut opts = cryptosign_opts(SUPERUSER);
-    opts.realm = Some("mr1".into());
-    let su = join(&url, opts).await;
+    let su = fx.superuser(Some("mr1")).await;
     assert_eq!(su.welcome().authrole.as_deref(), Some("owner"));
-    Fixture {
-        _dir: dir,
-        master,
-        url,
-        _stop: stop,
+    Setup {
+        fx,
         global,
         su,
         oids,
     }
-}
-
-/// A simulated edge node (cryptosign, authrole `node`, no realm).
-async fn node(url: &str, secret: [u8; LEN]) -> Session {
-    let s = join(url, cryptosign_opts(secret).authrole("node")).await;
-    assert_eq!(s.welcome().authrole.as_deref(), Some("node"));
-    s
 }
 
 /// Registers `uri` on a node, answering with its own args and kwargs.
@@ -159,17 +54,10 @@ fn wamp_error(r: Result<(Vec<Value>, Dict), Error>) -> (String, Vec<Value>, Dict
     }
 }
 
-fn message(args: &[Value]) -> String {
-    args.first()
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn forwarders_pass_arguments_results_and_errors_through() {
     let f = setup().await;
-    let n1 = node(&f.url, NODE1).await;
+    let n1 = f.fx.checked_node(node_secret(1)).await;
     n1.register(
         "crossbarfabriccenter.node.node1.get_workers",
         RegisterOptions::default(),
@@ -197,7 +85,7 @@ async fn forwarders_pass_arguments_results_and_errors_through() {
     .expect("register");
     let oid = Value::from(f.oids[0].clone());
 
-    let (args, _) = call(
+    let (args, _) = call_full(
         &f.su,
         "crossbarfabriccenter.remote.node.get_workers",
         vec![oid.clone()],
@@ -209,7 +97,7 @@ async fn forwarders_pass_arguments_results_and_errors_through() {
 
     let kw = dict! { "flag" => true };
     let a = vec![oid.clone(), "w9".into(), 1.into()];
-    let r = call(
+    let r = call_full(
         &f.su,
         "crossbarfabriccenter.remote.node.get_worker",
         a,
@@ -222,7 +110,7 @@ async fn forwarders_pass_arguments_results_and_errors_through() {
     );
 
     let a = vec![oid.clone(), "w1".into(), 1.into()];
-    let r = call(
+    let r = call_full(
         &f.su,
         "crossbarfabriccenter.remote.router.get_router_realms",
         a,
@@ -232,7 +120,7 @@ async fn forwarders_pass_arguments_results_and_errors_through() {
     assert_eq!(r.expect("get_router_realms"), (vec![1.into()], kw.clone()));
 
     // the oid may also be given by keyword; docker procedures are renamed on the node
-    let r = call(
+    let r = call_full(
         &f.su,
         "crossbarfabriccenter.remote.docker.get_info",
         vec![],
@@ -241,7 +129,7 @@ async fn forwarders_pass_arguments_results_and_errors_through() {
     .await;
     assert_eq!(r.expect("docker get_info"), (vec![], Dict::new()));
 
-    let r = call(
+    let r = call_full(
         &f.su,
         "crossbarfabriccenter.remote.node.stop_worker",
         vec![oid.clone(), "w9".into()],
@@ -253,13 +141,13 @@ async fn forwarders_pass_arguments_results_and_errors_through() {
     assert_eq!(args, vec![Value::from("no worker w9"), 2.into()]);
     assert_eq!(kwargs, dict! { "worker" => "w9" });
     let _ = f.global.leave().await;
-    f.master.shutdown().await;
+    f.fx.master.shutdown().await;
 }
 
 #[tokio::test]
 async fn forwarder_errors_are_clear() {
     let f = setup().await;
-    let n1 = node(&f.url, NODE1).await;
+    let n1 = f.fx.checked_node(node_secret(1)).await;
     echo(
         &n1,
         "crossbarfabriccenter.node.node1.worker.w1.get_router_realms",
@@ -321,13 +209,16 @@ async fn forwarder_errors_are_clear() {
         ),
     ];
     for (uri, args, want, text) in bad {
-        let (got, eargs, _) = wamp_error(call(&f.su, uri, args.clone(), Dict::new()).await);
+        let (got, eargs, _) = wamp_error(call_full(&f.su, uri, args.clone(), Dict::new()).await);
         assert_eq!(got, want, "{uri} {args:?}");
-        assert!(message(&eargs).contains(text), "{uri} {args:?}: {eargs:?}");
+        assert!(
+            first_str(&eargs).contains(text),
+            "{uri} {args:?}: {eargs:?}"
+        );
     }
 
     // node2 is paired in mr1 but not connected
-    let r = call(
+    let r = call_full(
         &f.su,
         get_workers,
         vec![f.oids[1].clone().into()],
@@ -336,19 +227,19 @@ async fn forwarder_errors_are_clear() {
     .await;
     let (uri, args, _) = wamp_error(r);
     assert_eq!(uri, "wamp.error.no_such_procedure");
-    let m = message(&args);
+    let m = first_str(&args);
     assert!(
         m.contains("crossbarfabriccenter.node.node2.get_workers"),
         "{m}"
     );
     assert!(m.contains("not connected"), "{m}");
-    f.master.shutdown().await;
+    f.fx.master.shutdown().await;
 }
 
 #[tokio::test]
 async fn realm_meta_prefix_takes_oid_or_authid() {
     let f = setup().await;
-    let n1 = node(&f.url, NODE1).await;
+    let n1 = f.fx.checked_node(node_secret(1)).await;
     echo(
         &n1,
         "crossbarfabriccenter.node.node1.worker.w1.realm.r1.root.wamp.session.list",
@@ -357,36 +248,29 @@ async fn realm_meta_prefix_takes_oid_or_authid() {
     let uri = "crossbarfabriccenter.remote.realm.meta.wamp.session.list";
     for node_id in [Value::from("node1"), Value::from(f.oids[0].clone())] {
         let args = vec![node_id.clone(), "w1".into(), "r1".into(), 7.into()];
-        let r = call(&f.su, uri, args, dict! { "x" => 1 }).await;
+        let r = call_full(&f.su, uri, args, dict! { "x" => 1 }).await;
         assert_eq!(
             r.expect("meta call"),
             (vec![7.into()], dict! { "x" => 1 }),
             "{node_id:?}"
         );
     }
-    let r = call(&f.su, uri, vec!["node1".into(), "w1".into()], Dict::new()).await;
+    let r = call_full(&f.su, uri, vec!["node1".into(), "w1".into()], Dict::new()).await;
     assert_eq!(wamp_error(r).0, "wamp.error.invalid_argument");
     // a node id that is neither a node's oid here nor a connected authid: used verbatim
     let nobody = "00000000-0000-0000-0000-000000000000";
     let args = vec![nobody.into(), "w1".into(), "r1".into()];
-    let (uri, args, _) = wamp_error(call(&f.su, uri, args, Dict::new()).await);
+    let (uri, args, _) = wamp_error(call_full(&f.su, uri, args, Dict::new()).await);
     assert_eq!(uri, "wamp.error.no_such_procedure");
     let want = format!("crossbarfabriccenter.node.{nobody}.worker.w1.realm.r1.root.");
-    assert!(message(&args).contains(&want), "{args:?}");
-    f.master.shutdown().await;
-}
-
-async fn next(sub: &mut Subscription) -> wamp_client::Event {
-    tokio::time::timeout(WAIT, sub.recv())
-        .await
-        .expect("event in time")
-        .expect("subscription open")
+    assert!(first_str(&args).contains(&want), "{args:?}");
+    f.fx.master.shutdown().await;
 }
 
 #[tokio::test]
 async fn node_events_are_republished_on_the_remote_api() {
     let f = setup().await;
-    let n1 = node(&f.url, NODE1).await;
+    let n1 = f.fx.checked_node(node_secret(1)).await;
     let opts = SubscribeOptions::with_match(MatchPolicy::Prefix);
     let mut sub =
         f.su.subscribe("crossbarfabriccenter.remote.", opts)
@@ -406,7 +290,7 @@ async fn node_events_are_republished_on_the_remote_api() {
     )
     .await
     .expect("publish");
-    let e = next(&mut sub).await;
+    let e = next_event(&mut sub).await;
     assert_eq!(
         e.topic(),
         Some("crossbarfabriccenter.remote.router.on_router_realm_role_started")
@@ -449,7 +333,7 @@ async fn node_events_are_republished_on_the_remote_api() {
     )
     .await
     .expect("publish");
-    let e = next(&mut sub).await;
+    let e = next_event(&mut sub).await;
     assert_eq!(
         e.topic(),
         Some("crossbarfabriccenter.remote.node.on_router_started")
@@ -464,7 +348,7 @@ async fn node_events_are_republished_on_the_remote_api() {
     )
     .await
     .expect("publish");
-    let e = next(&mut sub).await;
+    let e = next_event(&mut sub).await;
     assert_eq!(
         e.topic(),
         Some("crossbarfabriccenter.remote.realm.meta.wamp.session.on_join")
@@ -477,13 +361,13 @@ async fn node_events_are_republished_on_the_remote_api() {
         meta.into(),
     ];
     assert_eq!(e.args, want);
-    f.master.shutdown().await;
+    f.fx.master.shutdown().await;
 }
 
 #[tokio::test]
 async fn every_remote_procedure_is_registered() {
     let f = setup().await;
-    let (res, _) = call(&f.su, "wamp.registration.list", vec![], Dict::new())
+    let (res, _) = call_full(&f.su, "wamp.registration.list", vec![], Dict::new())
         .await
         .expect("registration.list");
     let ids = |k: &str| -> Vec<Value> {
@@ -495,7 +379,7 @@ async fn every_remote_procedure_is_registered() {
     };
     let mut per_api = std::collections::BTreeMap::<String, usize>::new();
     for id in ids("exact") {
-        let (r, _) = call(&f.su, "wamp.registration.get", vec![id], Dict::new())
+        let (r, _) = call_full(&f.su, "wamp.registration.get", vec![id], Dict::new())
             .await
             .expect("registration.get");
         let uri = r[0].get("uri").and_then(Value::as_str).unwrap_or_default();
@@ -520,7 +404,7 @@ async fn every_remote_procedure_is_registered() {
     assert_eq!(per_api.values().sum::<usize>(), 107);
     let mut prefix = Vec::new();
     for id in ids("prefix") {
-        let (r, _) = call(&f.su, "wamp.registration.get", vec![id], Dict::new())
+        let (r, _) = call_full(&f.su, "wamp.registration.get", vec![id], Dict::new())
             .await
             .expect("registration.get");
         prefix.push(
@@ -534,5 +418,5 @@ async fn every_remote_procedure_is_registered() {
         prefix,
         vec!["crossbarfabriccenter.remote.realm.meta.".to_owned()]
     );
-    f.master.shutdown().await;
+    f.fx.master.shutdown().await;
 }

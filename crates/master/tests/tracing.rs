@@ -3,31 +3,23 @@
 //! simulated edge node `node1` whose worker `w1` answers the worker-level tracing procedures.
 //! Lifecycle and events, reader ACL, errors, offline and failing workers, and a master restart.
 
-use std::path::Path;
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use master::{Master, MasterConfig};
-use tokio::sync::watch;
+use common::{
+    call_kw, create_mrealm, first_str, join, next_event, node_secret, pair_oid, wamp_err, Fixture,
+    P,
+};
 use wamp_client::{
-    AuthenticateResponse, CallOptions, Challenge, Client, ConnectOptions, Error, Event,
-    JoinOptions, PublishOptions, RegisterOptions, Session, SubscribeOptions, Subscription,
+    Error, JoinOptions, PublishOptions, RegisterOptions, Session, SubscribeOptions, Subscription,
     WampError,
 };
-use wamp_proto::cryptosign::{self, LEN};
 use wamp_proto::{dict, Dict, MatchPolicy, Value};
 
-const SUPERUSER: [u8; LEN] = [7; LEN];
-const NODE1: [u8; LEN] = [1; LEN];
-const NODE2: [u8; LEN] = [2; LEN];
-const WAIT: Duration = Duration::from_secs(5);
-const P: &str = "crossbarfabriccenter.mrealm.";
-
-struct Fixture {
-    dir: tempfile::TempDir,
-    master: Arc<Master>,
-    url: String,
-    stop: watch::Sender<bool>,
+struct Setup {
+    fx: Fixture,
     /// The superuser as `owner` on `mr1`.
     su: Session,
     /// oids of node1 (simulated, connects) and node2 (paired, never connects).
@@ -35,106 +27,30 @@ struct Fixture {
     node2: String,
 }
 
-fn write_key(path: &Path, secret: &[u8; LEN]) {
-    let pubkey = hex::encode(cryptosign::public_key(secret));
-    let text = format!("test superuser key\n\npublic-key-ed25519: {pubkey}\n");
-    std::fs::write(path, text).expect("write key");
-}
-
-fn cryptosign_opts(secret: [u8; LEN]) -> JoinOptions {
-    JoinOptions::default()
-        .authmethods(["cryptosign"])
-        .authextra(dict! { "pubkey" => hex::encode(cryptosign::public_key(&secret)) })
-        .on_challenge_sync(move |c: Challenge| {
-            let hex = c.extra.get("challenge").and_then(Value::as_str);
-            let bytes: [u8; LEN] = cryptosign::parse_hex(hex.expect("challenge")).expect("hex");
-            Ok(AuthenticateResponse::new(cryptosign::sign(&secret, &bytes)))
-        })
-}
-
-async fn join(url: &str, opts: JoinOptions) -> Session {
-    Client::connect_and_join(url, ConnectOptions::default(), opts)
-        .await
-        .expect("join")
-}
-
-async fn call(s: &Session, uri: &str, args: Vec<Value>, kwargs: Dict) -> Result<Value, Error> {
-    let r = s
-        .call(uri, args, kwargs, CallOptions::timeout(WAIT))
-        .await?;
-    Ok(r.args.into_iter().next().unwrap_or(Value::Null))
-}
-
 /// Calls `crossbarfabriccenter.mrealm.<proc>`.
 async fn api(s: &Session, proc: &str, args: Vec<Value>, kwargs: Dict) -> Result<Value, Error> {
-    call(s, &format!("{P}{proc}"), args, kwargs).await
+    call_kw(s, &format!("{P}{proc}"), args, kwargs).await
 }
 
-fn error_uri(r: Result<Value, Error>) -> String {
-    match r {
-        Err(Error::Wamp { uri, .. }) => uri,
-        other => panic!("expected a WAMP error, got {other:?}"),
-    }
-}
-
-fn config(dir: &Path) -> MasterConfig {
-    MasterConfig {
-        cbdir: dir.join("cb"),
-        superuser: Some(dir.join("superuser.pub")),
-        tick_interval: 3600.0,
-        check_interval: 3600.0,
-        ..MasterConfig::default()
-    }
-}
-
-async fn serve(master: &Arc<Master>) -> (String, watch::Sender<bool>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+/// Joins as the superuser on `mr1` requesting `role`, and checks it was granted.
+async fn as_role(fx: &Fixture, role: &str) -> Session {
+    let s = fx
+        .try_superuser(Some("mr1"), Some(role))
         .await
-        .expect("bind");
-    let url = format!("ws://{}/ws", listener.local_addr().expect("addr"));
-    let (stop, stop_rx) = watch::channel(false);
-    tokio::spawn(master.router.clone().serve_with(listener, None, stop_rx));
-    (url, stop)
-}
-
-async fn as_role(url: &str, role: &str) -> Session {
-    let mut opts = cryptosign_opts(SUPERUSER).authrole(role);
-    opts.realm = Some("mr1".into());
-    let s = join(url, opts).await;
+        .expect("join");
     assert_eq!(s.welcome().authrole.as_deref(), Some(role));
     s
 }
 
-async fn pair(global: &Session, secret: &[u8; LEN], authid: &str) -> String {
-    let pubkey = hex::encode(cryptosign::public_key(secret));
-    let args = vec![pubkey.into(), "mr1".into(), authid.into()];
-    let res = api(global, "pair_node", args, Dict::new())
-        .await
-        .expect("pair_node");
-    res.get("oid")
-        .and_then(Value::as_str)
-        .expect("oid")
-        .to_owned()
-}
-
-async fn setup() -> Fixture {
-    let dir = tempfile::tempdir().expect("tempdir");
-    write_key(&dir.path().join("superuser.pub"), &SUPERUSER);
-    let master = Master::start(config(dir.path())).await.expect("master");
-    let (url, stop) = serve(&master).await;
-    let global = join(&url, cryptosign_opts(SUPERUSER)).await;
-    let args = vec![dict! { "name" => "mr1" }.into()];
-    api(&global, "create_mrealm", args, Dict::new())
-        .await
-        .expect("create_mrealm");
-    let node1 = pair(&global, &NODE1, "node1").await;
-    let node2 = pair(&global, &NODE2, "node2").await;
-    let su = as_role(&url, "owner").await;
-    Fixture {
-        dir,
-        master,
-        url,
-        stop,
+async fn setup() -> Setup {
+    let fx = Fixture::start().await;
+    let global = fx.superuser(None).await;
+    create_mrealm(&global, "mr1").await;
+    let node1 = pair_oid(&global, &node_secret(1), "mr1", "node1").await;
+    let node2 = pair_oid(&global, &node_secret(2), "mr1", "node2").await;
+    let su = as_role(&fx, "owner").await;
+    Setup {
+        fx,
         su,
         node1,
         node2,
@@ -160,15 +76,8 @@ where
     .expect("register");
 }
 
-fn first_str(args: &[Value]) -> String {
-    args.first()
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
-async fn start_node(f: &Fixture) -> Node {
-    let session = join(&f.url, cryptosign_opts(NODE1).authrole("node")).await;
+async fn start_node(f: &Setup) -> Node {
+    let session = f.fx.node(node_secret(1)).await;
     let running = Arc::new(Mutex::new(None::<String>));
     let r = running.clone();
     worker_proc(&session, "start_trace", move |args, kw| {
@@ -228,13 +137,6 @@ async fn tracing_events(s: &Session) -> Subscription {
         .expect("subscribe")
 }
 
-async fn next_event(sub: &mut Subscription) -> Event {
-    tokio::time::timeout(WAIT, sub.recv())
-        .await
-        .expect("event in time")
-        .expect("subscription open")
-}
-
 /// The next event's topic suffix and args.
 async fn next(sub: &mut Subscription) -> (String, Vec<Value>) {
     let e = next_event(sub).await;
@@ -274,7 +176,7 @@ async fn publish_data(node: &Session, worker: &str, trace_id: &str, period: u64)
 async fn lifecycle_events_data_and_reader_acl() {
     let f = setup().await;
     let node = start_node(&f).await;
-    let dev = as_role(&f.url, "developer").await;
+    let dev = as_role(&f.fx, "developer").await;
     let mut owner_events = tracing_events(&f.su).await;
     let mut dev_events = tracing_events(&dev).await;
 
@@ -363,9 +265,9 @@ async fn lifecycle_events_data_and_reader_acl() {
         .expect("ids");
     assert_eq!(ids, Value::List(vec!["t1".into(), "t2".into()]));
     let r = api(&dev, "get_trace_data", vec!["t1".into()], Dict::new()).await;
-    assert_eq!(error_uri(r), "crossbar.error.no_such_object");
+    assert_eq!(wamp_err(r).0, "crossbar.error.no_such_object");
     let r = api(&dev, "stop_trace", vec!["t1".into()], Dict::new()).await;
-    assert_eq!(error_uri(r), "crossbar.error.no_such_object");
+    assert_eq!(wamp_err(r).0, "crossbar.error.no_such_object");
     let got = api(&dev, "get_trace", vec!["t2".into()], Dict::new()).await;
     assert_eq!(status(&got.expect("t2")), "stopped");
 
@@ -405,7 +307,7 @@ async fn lifecycle_events_data_and_reader_acl() {
         dev_events.try_recv().is_none(),
         "excluded reader got an event"
     );
-    f.master.shutdown().await;
+    f.fx.master.shutdown().await;
 }
 
 #[tokio::test]
@@ -418,7 +320,7 @@ async fn errors_offline_and_failing_workers() {
         .await
         .expect("create");
     let r = call("create_trace", create_args("t", &[(&f.node1, "w1")])).await;
-    assert_eq!(error_uri(r), "crossbar.error.already_exists");
+    assert_eq!(wamp_err(r).0, "crossbar.error.already_exists");
     for p in [
         "start_trace",
         "stop_trace",
@@ -426,7 +328,7 @@ async fn errors_offline_and_failing_workers() {
         "get_trace_data",
     ] {
         let r = call(p, vec!["nope".into()]).await;
-        assert_eq!(error_uri(r), "crossbar.error.no_such_object", "{p}");
+        assert_eq!(wamp_err(r).0, "crossbar.error.no_such_object", "{p}");
     }
     assert_eq!(
         call("get_trace", vec!["nope".into()]).await.expect("get"),
@@ -435,12 +337,12 @@ async fn errors_offline_and_failing_workers() {
 
     // bad state
     let r = call("stop_trace", vec!["t".into()]).await;
-    assert_eq!(error_uri(r), "crossbar.error.invalid_state");
+    assert_eq!(wamp_err(r).0, "crossbar.error.invalid_state");
     call("start_trace", vec!["t".into()]).await.expect("start");
     let r = call("start_trace", vec!["t".into()]).await;
-    assert_eq!(error_uri(r), "crossbar.error.invalid_state");
+    assert_eq!(wamp_err(r).0, "crossbar.error.invalid_state");
     let r = call("delete_trace", vec!["t".into()]).await;
-    assert_eq!(error_uri(r), "crossbar.error.invalid_state");
+    assert_eq!(wamp_err(r).0, "crossbar.error.invalid_state");
 
     // bad arguments
     let bad: Vec<Vec<Value>> = vec![
@@ -462,13 +364,13 @@ async fn errors_offline_and_failing_workers() {
     ];
     for args in bad {
         let r = call("create_trace", args.clone()).await;
-        assert_eq!(error_uri(r), "wamp.error.invalid_argument", "{args:?}");
+        assert_eq!(wamp_err(r).0, "wamp.error.invalid_argument", "{args:?}");
     }
     let r = call("get_trace_data", vec!["t".into(), "ten".into()]).await;
-    assert_eq!(error_uri(r), "wamp.error.invalid_argument");
+    assert_eq!(wamp_err(r).0, "wamp.error.invalid_argument");
     let unknown = "00000000-0000-0000-0000-000000000001";
     let r = call("create_trace", create_args("x", &[(unknown, "w1")])).await;
-    assert_eq!(error_uri(r), "crossbar.error.no_such_object");
+    assert_eq!(wamp_err(r).0, "crossbar.error.no_such_object");
 
     // an offline node and a worker without the procedures
     let args = create_args("t3", &[(&f.node2, "w1"), (&f.node1, "w9")]);
@@ -510,25 +412,12 @@ async fn errors_offline_and_failing_workers() {
         .expect("delete t3");
 
     // anonymous callers may not use the tracing API at all
-    let anon = join(&f.url, JoinOptions::realm("mr1")).await;
+    let anon = join(&f.fx.url, JoinOptions::realm("mr1"))
+        .await
+        .expect("join");
     let r = api(&anon, "get_traces", vec![], Dict::new()).await;
-    assert_eq!(error_uri(r), "wamp.error.not_authorized");
-    f.master.shutdown().await;
-}
-
-/// Starts a master on the cbdir of a shut-down one, once the old one's aborted tasks have
-/// released the database.
-async fn restart(dir: &Path) -> Arc<Master> {
-    for _ in 0..100 {
-        match Master::start(config(dir)).await {
-            Ok(m) => return m,
-            Err(e) if format!("{e:?}").contains("DatabaseAlreadyOpen") => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("restart: {e:?}"),
-        }
-    }
-    panic!("the old master never released its database");
+    assert_eq!(wamp_err(r).0, "wamp.error.not_authorized");
+    f.fx.master.shutdown().await;
 }
 
 #[tokio::test]
@@ -545,21 +434,10 @@ async fn traces_survive_a_master_restart() {
     api(s, "start_trace", vec!["busy".into()], Dict::new())
         .await
         .expect("start");
-    let Fixture {
-        dir,
-        master,
-        stop,
-        su,
-        ..
-    } = f;
+    let Setup { fx, su, .. } = f;
     drop((su, node));
-    master.shutdown().await;
-    let _ = stop.send(true);
-    drop(master);
-
-    let master = restart(dir.path()).await;
-    let (url, _stop) = serve(&master).await;
-    let su = as_role(&url, "owner").await;
+    let fx = Fixture::start_in(fx.stop().await, |_| {}).await;
+    let su = as_role(&fx, "owner").await;
     let ids = api(&su, "get_traces", vec![], Dict::new())
         .await
         .expect("ids");
@@ -583,5 +461,5 @@ async fn traces_survive_a_master_restart() {
     api(&su, "delete_trace", vec!["busy".into()], Dict::new())
         .await
         .expect("delete");
-    master.shutdown().await;
+    fx.master.shutdown().await;
 }

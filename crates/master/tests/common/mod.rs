@@ -70,7 +70,8 @@ impl Fixture {
     }
 
     /// A master on `dir` (cbdir `<dir>/cb`, superuser key `<dir>/default.pub`), with `tune`
-    /// applied to the configuration.
+    /// applied to the configuration; retries (bounded) while a shut-down master on the same
+    /// cbdir still holds its database.
     pub async fn start_in(
         dir: Arc<tempfile::TempDir>,
         tune: impl FnOnce(&mut MasterConfig),
@@ -87,7 +88,7 @@ impl Fixture {
             ..MasterConfig::default()
         };
         tune(&mut config);
-        let master = Master::start(config).await.expect("master starts");
+        let master = start_master(config).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -101,6 +102,13 @@ impl Fixture {
             stop,
             server: Some(server),
         }
+    }
+
+    /// Joins as edge node `secret` and asserts the granted authrole is `node`.
+    pub async fn checked_node(&self, secret: [u8; LEN]) -> Session {
+        let s = self.node(secret).await;
+        assert_eq!(s.welcome().authrole.as_deref(), Some("node"));
+        s
     }
 
     /// The cbdir.
@@ -161,6 +169,21 @@ impl Fixture {
     }
 }
 
+/// Starts a master, once an earlier one on the same cbdir (shut down, its tasks aborted) has
+/// released the database.
+async fn start_master(config: MasterConfig) -> Arc<Master> {
+    for _ in 0..100 {
+        match Master::start(config.clone()).await {
+            Ok(m) => return m,
+            Err(e) if format!("{e:?}").contains("DatabaseAlreadyOpen") => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("master starts: {e:?}"),
+        }
+    }
+    panic!("the old master never released its database");
+}
+
 /// Cryptosign join options for `secret` (authextra `pubkey`, signs the challenge).
 pub fn cryptosign_opts(secret: [u8; LEN]) -> JoinOptions {
     JoinOptions::default()
@@ -193,8 +216,30 @@ pub async fn call(s: &Session, uri: &str, args: Vec<Value>) -> Result<Value, Err
 
 /// Calls `uri` with keyword arguments and returns the first result value.
 pub async fn call_kw(s: &Session, uri: &str, args: Vec<Value>, kw: Dict) -> Result<Value, Error> {
-    let r = s.call(uri, args, kw, CallOptions::timeout(WAIT)).await?;
-    Ok(r.args.into_iter().next().unwrap_or(Value::Null))
+    let (args, _) = call_full(s, uri, args, kw).await?;
+    Ok(args.into_iter().next().unwrap_or(Value::Null))
+}
+
+/// Calls `uri` with keyword arguments and returns the result's args and kwargs.
+pub async fn call_full(
+    s: &Session,
+    uri: &str,
+    args: Vec<Value>,
+    kw: Dict,
+) -> Result<(Vec<Value>, Dict), Error> {
+    call_within(s, uri, args, kw, WAIT).await
+}
+
+/// [`call_full`] with a call timeout other than [`WAIT`].
+pub async fn call_within(
+    s: &Session,
+    uri: &str,
+    args: Vec<Value>,
+    kw: Dict,
+    timeout: Duration,
+) -> Result<(Vec<Value>, Dict), Error> {
+    let r = s.call(uri, args, kw, CallOptions::timeout(timeout)).await?;
+    Ok((r.args, r.kwargs))
 }
 
 /// Calls a global API procedure (`crossbarfabriccenter.mrealm.<name>`) that must succeed.
@@ -212,12 +257,17 @@ pub async fn api_err(s: &Session, name: &str, args: Vec<Value>) -> (String, Stri
 /// The URI and message of a WAMP error result; panics on anything else.
 pub fn wamp_err(r: Result<Value, Error>) -> (String, String) {
     match r {
-        Err(Error::Wamp { uri, args, .. }) => {
-            let msg = args.first().and_then(Value::as_str).unwrap_or_default();
-            (uri, msg.to_owned())
-        }
+        Err(Error::Wamp { uri, args, .. }) => (uri, first_str(&args)),
         other => panic!("expected a WAMP error, got {other:?}"),
     }
+}
+
+/// The first of `args` if it is a string (an error's message), else empty.
+pub fn first_str(args: &[Value]) -> String {
+    args.first()
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The ABORT reason of a refused join; panics if the join succeeded or failed otherwise.
@@ -240,6 +290,12 @@ pub async fn create_mrealm(s: &Session, name: &str) -> Value {
 pub async fn pair(s: &Session, secret: &[u8; LEN], realm: &str, authid: &str) -> Value {
     let args = vec![pubkey(secret).into(), realm.into(), authid.into()];
     api(s, "pair_node", args).await
+}
+
+/// Pairs node `secret` into `realm` as `authid`; returns the node's oid.
+pub async fn pair_oid(s: &Session, secret: &[u8; LEN], realm: &str, authid: &str) -> String {
+    let node = pair(s, secret, realm, authid).await;
+    self::s(&node, "oid").to_owned()
 }
 
 /// A string field of an object.
