@@ -1,6 +1,7 @@
 //! `mrealm`: the command-line edge of the project. Parses arguments, sets up logging and the
 //! tokio runtime, and hands over to one command module; no routing or domain logic lives here.
 
+mod cli;
 mod cmd;
 mod signals;
 
@@ -30,10 +31,31 @@ enum Command {
     ///
     /// Example: mrealm bench router --url ws://127.0.0.1:8080/ws --realm realm1
     Bench(cmd::bench::BenchArgs),
+    /// Create the operator profile (default.priv, default.pub, config.ini), like `crossbar shell init`.
+    Init(cmd::init::InitArgs),
+    /// Show the master's status (global realm), or a management realm's with --realm.
+    Status(cmd::fabric::StatusArgs),
+    /// Management realms: list, show, create, delete.
+    Mrealm(cmd::fabric::MrealmArgs),
+    /// Nodes: list and show (with --realm), pair and unpair.
+    Node(cmd::node::NodeArgs),
+}
+
+impl Command {
+    fn is_operator(&self) -> bool {
+        matches!(
+            self,
+            Command::Init(_) | Command::Status(_) | Command::Mrealm(_) | Command::Node(_)
+        )
+    }
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if cli.command.is_operator() {
+        // Operators get one line, never a backtrace.
+        std::panic::set_hook(Box::new(|info| eprintln!("mrealm: internal error: {info}")));
+    }
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -51,6 +73,10 @@ fn main() -> std::process::ExitCode {
             Command::Router(args) => cmd::router::run(args).await,
             Command::Bench(args) => cmd::bench::run(args).await,
             Command::Keys(args) => cmd::keys::run(args),
+            Command::Init(args) => cmd::init::run(args),
+            Command::Status(args) => cmd::fabric::status(args).await,
+            Command::Mrealm(args) => cmd::fabric::mrealm(args).await,
+            Command::Node(args) => cmd::node::run(args).await,
         }
     });
     match result {
@@ -71,4 +97,12 @@ fn init_logging() {
         .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

@@ -68,7 +68,7 @@ fn tags(authid: Option<&str>) -> Vec<(&'static str, String)> {
 }
 
 /// Creates `path` with `mode`; fails if it exists (never overwrites a key).
-fn write_new(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
+pub(crate) fn write_new(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
