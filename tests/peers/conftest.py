@@ -185,6 +185,52 @@ def master(keys):
     assert code == 0, f"mrealm master did not exit 0 on SIGTERM (got {code})\n{proc.log_tail()}"
 
 
+@dataclass
+class PyMaster:
+    proc: peers.Proc
+    url: str
+    port: int
+    watched: Path  # its CROSSBAR_WATCH_TO_PAIR dir: a copy of node1's key.pub (so it pairs "node1" too)
+
+
+def python_master_config(port):
+    """cbdir config.json merged into the built-in Crossbar master config (peer RECIPE pitfalls 1-3): no
+    blockchain (web3 import error), no autobahn archive download, WAMP transport on loopback `port`."""
+    return {"version": 2, "controller": {"blockchain": None},
+            "workers": [{"transports": ["COPY", "COPY",
+                                        {"endpoint": {"type": "tcp", "port": port, "interface": "127.0.0.1"},
+                                         "paths": {"autobahn": None}}]}, "COPY"]}
+
+
+@pytest.fixture(scope="session")
+def python_master(keys):
+    """The real Python Crossbar.io master (`crossbar master start`) on a free loopback port, with the same
+    superuser key as the mrealm master, auto-pairing one node key (node1's) into mrealm "default".
+    No edge node connects to it. Used by test_cli.py to run the same `mrealm` commands against both masters."""
+    port = peers.free_port()
+    url = f"ws://127.0.0.1:{port}/ws"
+    cbdir = keys.base / "pymaster"
+    cbdir.mkdir(parents=True, exist_ok=True)
+    (cbdir / "config.json").write_text(json.dumps(python_master_config(port), indent=2))
+    watched = keys.base / "pywatched"
+    (watched / "node1").mkdir(parents=True, exist_ok=True)
+    (watched / "node1" / "key.pub").write_text((keys.cbdir("node1") / "key.pub").read_text())
+    env = peers.peer_env(keys.home, CROSSBAR_FABRIC_SUPERUSER=keys.su_pub, CROSSBAR_WATCH_TO_PAIR=watched,
+                         CROSSBAR_FABRIC_URL=url)
+    proc = peers.Proc("crossbar master", [peers.CROSSBAR, "master", "start", "--cbdir", cbdir, "--color", "false"],
+                      env, keys.logs / "pymaster.log", cwd=keys.base)
+    try:
+        waited = proc.wait_log("booted and ready", 60)
+        print(f"[peers] Crossbar.io master at {url} after {waited:.2f} s, log {proc.log_path}")
+    except BaseException:
+        proc.stop(grace=10)
+        raise
+    try:
+        yield PyMaster(proc, url, port, watched)
+    finally:
+        proc.stop(grace=15)
+
+
 def wait_file(path, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -37,15 +37,27 @@ enum Command {
     Status(cmd::fabric::StatusArgs),
     /// Management realms: list, show, create, delete.
     Mrealm(cmd::fabric::MrealmArgs),
-    /// Nodes: list and show (with --realm), pair and unpair.
+    /// Nodes: list, show and logs (with --realm), pair, pair-dir and unpair.
     Node(cmd::node::NodeArgs),
+    /// Call a procedure of a node's remote API through the master.
+    Call(cmd::call::CallArgs),
+    /// Follow a management realm's events live (nodes, traces, heartbeats, ticks).
+    Watch(cmd::watch::WatchArgs),
+    /// Router worker traces: create, start, stop, show, data, delete, list.
+    Trace(cmd::trace::TraceArgs),
 }
 
 impl Command {
     fn is_operator(&self) -> bool {
         matches!(
             self,
-            Command::Init(_) | Command::Status(_) | Command::Mrealm(_) | Command::Node(_)
+            Command::Init(_)
+                | Command::Status(_)
+                | Command::Mrealm(_)
+                | Command::Node(_)
+                | Command::Call(_)
+                | Command::Watch(_)
+                | Command::Trace(_)
         )
     }
 }
@@ -77,6 +89,9 @@ fn main() -> std::process::ExitCode {
             Command::Status(args) => cmd::fabric::status(args).await,
             Command::Mrealm(args) => cmd::fabric::mrealm(args).await,
             Command::Node(args) => cmd::node::run(args).await,
+            Command::Call(args) => cmd::call::run(args).await,
+            Command::Watch(args) => cmd::watch::run(args).await,
+            Command::Trace(args) => cmd::trace::run(args).await,
         }
     });
     match result {

@@ -83,6 +83,11 @@ impl Conn {
         }
     }
 
+    /// The underlying session (for subscriptions).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
     /// Leaves the session (bounded; a failure to say goodbye is not an error).
     pub async fn close(self) {
         let _ = tokio::time::timeout(Duration::from_secs(2), self.session.leave()).await;

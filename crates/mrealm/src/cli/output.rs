@@ -120,9 +120,67 @@ pub fn ago(then: i64, now: i64) -> String {
     }
 }
 
+/// Parses a duration such as `30s`, `10m`, `1h`, `2d` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("\"{text}\" is not a duration like 30s, 10m, 1h or 2d"))?;
+    let per = match unit {
+        "" | "s" => 1,
+        "m" | "min" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "unknown unit \"{unit}\" in \"{text}\" (use s, m, h or d)"
+            ))
+        }
+    };
+    Ok(std::time::Duration::from_secs(n.saturating_mul(per)))
+}
+
+/// A one-line sparkline of percentages (0 … 100), oldest first.
+pub fn sparkline(values: &[f64]) -> String {
+    const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    values
+        .iter()
+        .map(|v| {
+            let i = (v.clamp(0.0, 100.0) / 100.0 * 7.0).round() as usize;
+            BLOCKS[i.min(7)]
+        })
+        .collect()
+}
+
+/// Nanoseconds since the epoch, now.
+pub fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s").map(|d| d.as_secs()), Ok(30));
+        assert_eq!(parse_duration("10m").map(|d| d.as_secs()), Ok(600));
+        assert_eq!(parse_duration("1h").map(|d| d.as_secs()), Ok(3600));
+        assert_eq!(parse_duration("2d").map(|d| d.as_secs()), Ok(172_800));
+        assert_eq!(parse_duration("5").map(|d| d.as_secs()), Ok(5));
+        assert!(parse_duration("1y").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+
+    #[test]
+    fn sparklines() {
+        assert_eq!(sparkline(&[0.0, 50.0, 100.0, 150.0]), "▁▅██");
+        assert_eq!(sparkline(&[]), "");
+    }
 
     #[test]
     fn human_times() {

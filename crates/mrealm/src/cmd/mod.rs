@@ -1,9 +1,14 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod call;
 pub mod fabric;
+pub mod fleet;
 pub mod init;
 pub mod keys;
+pub mod logs;
 pub mod master;
 pub mod node;
 pub mod router;
+pub mod trace;
+pub mod watch;

@@ -26,7 +26,8 @@ pub struct NodeArgs {
 pub enum NodeCommand {
     /// List the paired nodes of a management realm (needs --realm).
     #[command(after_help = "Examples:\n  mrealm node list --realm default\n  \
-        mrealm node list --realm default --online --names --json")]
+        mrealm node list --realm default --online --names --json\n  \
+        mrealm node list --realm default --wait 3 --timeout 1m")]
     List {
         /// Only nodes connected now.
         #[arg(long, conflicts_with = "offline")]
@@ -37,6 +38,17 @@ pub enum NodeCommand {
         /// Only the node names (authids).
         #[arg(long)]
         names: bool,
+        /// First wait until this many nodes are online (progress bar on a terminal).
+        #[arg(long, value_name = "N")]
+        wait: Option<usize>,
+        /// How long --wait may take (30s, 5m, …).
+        #[arg(
+            long,
+            value_name = "DURATION",
+            default_value = "30s",
+            requires = "wait"
+        )]
+        timeout: String,
     },
     /// Show one node of a management realm by oid or name (needs --realm).
     #[command(after_help = "Example:\n  mrealm node show --realm default node1")]
@@ -58,12 +70,39 @@ pub enum NodeCommand {
         #[arg(value_name = "KEY")]
         node_key: String,
     },
+    /// Pair every node key DIR/*/key.pub to a management realm (name: the key's node-authid
+    /// tag, else its directory's name).
+    #[command(after_help = "Example:\n  mrealm node pair-dir ./nodes default")]
+    PairDir {
+        dir: std::path::PathBuf,
+        mrealm: String,
+    },
+    /// A node's heartbeat history (or one worker's, with --worker), newest first (needs --realm).
+    #[command(
+        after_help = "Examples:\n  mrealm node logs node1 --realm default --since 1h\n  \
+        mrealm node logs node1 --realm default --worker router1 --limit 20 --json"
+    )]
+    Logs {
+        node: String,
+        /// Only heartbeats received within this span (30s, 10m, 1h, 2d).
+        #[arg(long, value_name = "DURATION")]
+        since: Option<String>,
+        /// A worker's heartbeats instead of the node's.
+        #[arg(long, value_name = "WORKER")]
+        worker: Option<String>,
+        /// At most this many records (1 … 10000; the master's default: 100).
+        #[arg(long, value_name = "N")]
+        limit: Option<u32>,
+    },
 }
 
+/// Connects, runs one node command, and leaves.
 pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
     let json = args.conn.json;
     let realm = match &args.command {
-        NodeCommand::List { .. } | NodeCommand::Show { .. } => Some(need_realm(&args.conn)?),
+        NodeCommand::List { .. } | NodeCommand::Show { .. } | NodeCommand::Logs { .. } => {
+            Some(need_realm(&args.conn)?)
+        }
         _ => None,
     };
     let conn = Conn::open(&args.conn, realm).await?;
@@ -72,7 +111,14 @@ pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
             online,
             offline,
             names,
+            wait,
+            timeout,
         } => {
+            if let Some(n) = wait {
+                let limit = output::parse_duration(&timeout)
+                    .map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
+                crate::cmd::fleet::wait_online(&conn, n, limit).await?;
+            }
             let status = if online {
                 "online"
             } else if offline {
@@ -93,6 +139,24 @@ pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
             .map(|v| show_dict(&v, json)),
         NodeCommand::Unpair { node_key: key } => {
             unpair(&conn, &key).await.map(|v| show_dict(&v, json))
+        }
+        NodeCommand::PairDir { dir, mrealm } => {
+            crate::cmd::fleet::run(&conn, &dir, &mrealm, json).await
+        }
+        NodeCommand::Logs {
+            node,
+            since,
+            worker,
+            limit,
+        } => {
+            let q = crate::cmd::logs::LogsQuery {
+                node: &node,
+                since: since.as_deref(),
+                worker: worker.as_deref(),
+                limit,
+                json,
+            };
+            crate::cmd::logs::run(&conn, q).await
         }
     };
     conn.close().await;
@@ -150,6 +214,38 @@ async fn get(conn: &Conn, node: &str) -> anyhow::Result<Value> {
         .await?)
 }
 
+/// The oid of a node given by oid or name.
+pub async fn node_oid(conn: &Conn, node: &str) -> anyhow::Result<String> {
+    if is_uuid(node) {
+        return Ok(node.to_owned());
+    }
+    let obj = get(conn, node).await?;
+    obj.get("oid")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .with_context(|| format!("the master answered no oid for node \"{node}\""))
+}
+
+/// Pairs one node key (pubkey hex) and returns the master's answer.
+pub async fn pair_pubkey(
+    conn: &Conn,
+    pubkey: &str,
+    mrealm: &str,
+    name: &str,
+) -> Result<Value, crate::cli::CallFailure> {
+    let mut args: Vec<Value> = [pubkey, mrealm, name]
+        .map(|s| Value::Str(s.to_owned()))
+        .to_vec();
+    args.push(Value::Null); // no authextra
+    conn.call(
+        &format!("pair node \"{name}\""),
+        &format!("{MREALM}pair_node"),
+        args,
+        Dict::new(),
+    )
+    .await
+}
+
 async fn pair(
     conn: &Conn,
     key: &str,
@@ -197,7 +293,7 @@ async fn unpair(conn: &Conn, key: &str) -> anyhow::Result<Value> {
 }
 
 /// The node's public key: 64 hex digits as given, else read from a key file.
-fn node_pubkey(key: &str) -> anyhow::Result<String> {
+pub(crate) fn node_pubkey(key: &str) -> anyhow::Result<String> {
     if key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(key.to_ascii_lowercase());
     }
