@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{call_full, create_mrealm, first_str, next_event, node_secret, pair_oid, Fixture};
+use common::{
+    call, call_full, create_mrealm, first_str, next_event, node_secret, pair_oid, Fixture,
+};
 use wamp_client::{Error, PublishOptions, RegisterOptions, Session, SubscribeOptions, WampError};
 use wamp_proto::{dict, Dict, MatchPolicy, Value};
 
@@ -419,4 +421,32 @@ async fn every_remote_procedure_is_registered() {
         vec!["crossbarfabriccenter.remote.realm.meta.".to_owned()]
     );
     f.fx.master.shutdown().await;
+}
+
+/// The republisher subscribes by shape, so a node heartbeat reaches the controller through
+/// its heartbeat subscriptions only (a `crossbarfabriccenter.node.` prefix subscription would
+/// deliver every heartbeat twice), while node and worker events still match.
+#[tokio::test]
+async fn heartbeats_are_delivered_to_the_controller_once() {
+    let f = setup().await;
+    let matching = |topic: &'static str| {
+        let su = f.su.clone();
+        async move {
+            let v = call(&su, "wamp.subscription.match", vec![topic.into()])
+                .await
+                .expect("subscription.match");
+            v.as_list().map(Vec::len).unwrap_or(0)
+        }
+    };
+    assert_eq!(matching("crossbarfabriccenter.node.on_heartbeat").await, 1);
+    assert_eq!(
+        matching("crossbarfabriccenter.node.on_worker_heartbeat").await,
+        1
+    );
+    assert_eq!(
+        matching("crossbarfabriccenter.node.node1.on_router_started").await,
+        1
+    );
+    let worker_event = "crossbarfabriccenter.node.node1.worker.w1.on_router_realm_starting";
+    assert_eq!(matching(worker_event).await, 1);
 }

@@ -1,6 +1,8 @@
 //! Republishing node events on the remote API (WIRE.md §4).
 //!
-//! The controller subscribes once, by prefix, to `crossbarfabriccenter.node.` and republishes:
+//! The controller subscribes with one wildcard per event shape below (not by prefix: a prefix
+//! would also deliver every `crossbarfabriccenter.node.on_heartbeat` a second time) and
+//! republishes, in order within each shape:
 //!
 //! | node event | republished as | args |
 //! |---|---|---|
@@ -22,8 +24,15 @@ use wamp_proto::Value;
 use super::remote::{Level, REALM_META_PREFIX, REMOTE_PREFIX};
 use crate::error::{MasterError, Result};
 
-/// The prefix the controller subscribes to.
+/// The prefix of every node event.
 pub(crate) const NODE_PREFIX: &str = "crossbarfabriccenter.node.";
+
+/// One wildcard subscription per shape that [`Source::parse`] accepts.
+const NODE_EVENT_PATTERNS: [&str; 3] = [
+    "crossbarfabriccenter.node..",
+    "crossbarfabriccenter.node..worker..",
+    "crossbarfabriccenter.node..worker..realm..root.",
+];
 
 /// The event topics Crossbar's master republishes, per remote API and level.
 pub(crate) const EVENTS: &[(&str, Level, &[&str])] = &[
@@ -199,17 +208,23 @@ fn is_id(s: &str) -> bool {
 }
 
 /// Subscribes to every node event (before the controller reports itself started).
-pub(crate) async fn subscribe(session: &Session) -> Result<Subscription> {
-    let opts = SubscribeOptions::with_match(MatchPolicy::Prefix);
-    session
-        .subscribe(NODE_PREFIX, opts)
-        .await
-        .map_err(|e| MasterError::Internal(format!("subscribe {NODE_PREFIX}: {e}")))
+pub(crate) async fn subscribe(session: &Session) -> Result<Vec<Subscription>> {
+    let mut subs = Vec::with_capacity(NODE_EVENT_PATTERNS.len());
+    for pattern in NODE_EVENT_PATTERNS {
+        let opts = SubscribeOptions::with_match(MatchPolicy::Wildcard);
+        let sub = session
+            .subscribe(pattern, opts)
+            .await
+            .map_err(|e| MasterError::Internal(format!("subscribe {pattern}: {e}")))?;
+        subs.push(sub);
+    }
+    Ok(subs)
 }
 
-/// Republishes events, in order, until the session ends.
-pub(crate) async fn run(session: Session, mut sub: Subscription) {
-    while let Some(e) = sub.recv().await {
+/// Republishes events until the session ends.
+pub(crate) async fn run(session: Session, subs: Vec<Subscription>) {
+    let mut events = futures_util::stream::select_all(subs);
+    while let Some(e) = futures_util::StreamExt::next(&mut events).await {
         republish(&session, e).await;
     }
 }
