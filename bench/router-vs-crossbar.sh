@@ -12,7 +12,8 @@
 #   CLIENTS=8 WINDOW=32 DURATION=20 bench/router-vs-crossbar.sh
 #
 # Settings (environment): CLIENTS (4), WINDOW (16), DURATION (10 s), WARMUP (2 s), PAYLOAD
-# (64 bytes), SERIALIZER (cbor), MREALM_PORT (18080), CROSSBAR_PORT (18081), CROSSBAR_VENV.
+# (64 bytes), SERIALIZER (cbor), MREALM_PORT (18080), CROSSBAR_PORT (18081), CROSSBAR_VENV,
+# ROUTER_OUT (the result file; bench/master-vs-crossbar.sh sets it).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -85,7 +86,7 @@ for scenario in rpc pubsub; do
 done
 
 mkdir -p "$ROOT/bench/results"
-OUT="$ROOT/bench/results/router-$(date +%Y%m%d-%H%M%S).json"
+OUT=${ROUTER_OUT:-"$ROOT/bench/results/router-$(date +%Y%m%d-%H%M%S).json"}
 python3 "$ROOT/bench/router-compare.py" "$OUT" \
   "$WORK/mrealm-rpc.json" "$WORK/mrealm-pubsub.json" \
   "$WORK/crossbar-rpc.json" "$WORK/crossbar-pubsub.json" \

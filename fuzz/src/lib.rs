@@ -1,5 +1,12 @@
-//! Checks shared by the wamp-proto fuzz targets: decoding never panics, and whatever decodes
-//! re-encodes to bytes that decode to the same messages.
+//! Checks shared by the fuzz targets: decoding never panics, and whatever decodes re-encodes
+//! to bytes that decode to the same messages; plus the per-target checks in the modules below
+//! (message parsing, key files, cryptosign, heartbeats, config, the HTTP upgrade request).
+
+pub mod gen;
+pub mod http;
+pub mod keys;
+pub mod master;
+pub mod message;
 
 use wamp_proto::uri::{matches, validate, wildcard_rank};
 use wamp_proto::{MatchPolicy, Message, Serializer};
@@ -36,7 +43,7 @@ fn reencode(ser: Serializer, msgs: &[Message]) -> Vec<u8> {
 }
 
 /// Equality that treats NaN as equal to itself (Debug text is the same for both).
-fn same(a: &[Message], b: &[Message]) -> bool {
+pub fn same(a: &[Message], b: &[Message]) -> bool {
     a == b || format!("{a:?}") == format!("{b:?}")
 }
 

@@ -18,6 +18,19 @@
 //! check_timeout = 5               # per-node get_status timeout in the check, seconds
 //! log_retention = 604800          # raw heartbeat history kept, seconds (7 days)
 //! aggregate_retention = 7776000   # 5-minute heartbeat aggregates kept, seconds (90 days)
+//! durable_heartbeats = false      # PUBLISHED of an acknowledged heartbeat only once it is on disk
+//! shutdown_grace = 10             # SIGTERM: seconds to drain and flush before giving up
+//! # limits (docs/hostile-inputs.md, "Limits")
+//! max_connections = 100000        # connections at once; more get HTTP 503 (wss: closed);
+//!                                 # `master start` lowers it to the open-file limit minus 256
+//! db_cache_mb = 64                # database page cache (redb), MiB
+//! max_handshakes = 1000           # connections at once not yet welcomed; more get HTTP 503
+//! handshake_timeout = 5           # seconds for the HTTP upgrade, and again for HELLO..WELCOME
+//! queue_len = 16384               # messages queued per session before it is dropped as too slow
+//! max_pending_calls = 10000       # calls in flight per caller session
+//! max_pending_invocations = 10000 # invocations in flight per callee session
+//! max_registrations = 10000       # per session
+//! max_subscriptions = 10000       # per session
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -26,8 +39,17 @@ use serde::Deserialize;
 
 use crate::error::{MasterError, Result};
 
+/// The largest database cache accepted, MiB (64 GiB).
+const MAX_CACHE_MB: usize = 64 * 1024;
+
 /// The file name of the configuration inside the cbdir.
 pub const CONFIG_FILE: &str = "mrealm.toml";
+
+/// Largest period, timeout or retention accepted, in seconds (100 years).
+pub const MAX_SECONDS: f64 = 100.0 * 365.25 * 86_400.0;
+
+/// Largest `max_message_size` accepted (the batched framing's 32-bit length).
+pub const MAX_MESSAGE_SIZE: usize = u32::MAX as usize;
 
 /// Everything the master needs to start.
 #[derive(Debug, Clone, Deserialize)]
@@ -51,6 +73,21 @@ pub struct MasterConfig {
     pub check_timeout: f64,
     pub log_retention: f64,
     pub aggregate_retention: f64,
+    /// Durable-acknowledge mode for heartbeats (docs/operations.md).
+    pub durable_heartbeats: bool,
+    /// Seconds a graceful shutdown may take before the rest is abandoned.
+    pub shutdown_grace: f64,
+    /// Limits (docs/hostile-inputs.md): connections, handshakes, queue, per-session state.
+    pub max_connections: usize,
+    pub max_handshakes: usize,
+    /// The database's page cache, MiB.
+    pub db_cache_mb: usize,
+    pub handshake_timeout: f64,
+    pub queue_len: usize,
+    pub max_pending_calls: usize,
+    pub max_pending_invocations: usize,
+    pub max_registrations: usize,
+    pub max_subscriptions: usize,
 }
 
 impl Default for MasterConfig {
@@ -73,6 +110,17 @@ impl Default for MasterConfig {
             check_timeout: 5.0,
             log_retention: 7.0 * 86_400.0,
             aggregate_retention: 90.0 * 86_400.0,
+            durable_heartbeats: false,
+            shutdown_grace: 10.0,
+            max_connections: 100_000,
+            max_handshakes: 1_000,
+            db_cache_mb: 64,
+            handshake_timeout: 5.0,
+            queue_len: 16 * 1024,
+            max_pending_calls: 10_000,
+            max_pending_invocations: 10_000,
+            max_registrations: 10_000,
+            max_subscriptions: 10_000,
         }
     }
 }
@@ -82,7 +130,7 @@ impl MasterConfig {
     pub fn load(cbdir: &Path) -> Result<MasterConfig> {
         let file = cbdir.join(CONFIG_FILE);
         let mut cfg = match std::fs::read_to_string(&file) {
-            Ok(text) => toml::from_str::<MasterConfig>(&text)
+            Ok(text) => MasterConfig::from_toml(&text)
                 .map_err(|e| MasterError::InvalidArgument(format!("{}: {e}", file.display())))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => MasterConfig::default(),
             Err(e) => {
@@ -96,6 +144,52 @@ impl MasterConfig {
         cfg.apply_env();
         cfg.resolve_paths();
         Ok(cfg)
+    }
+
+    /// Parses the text of `mrealm.toml` and checks its values ([`MasterConfig::validate`]).
+    pub fn from_toml(text: &str) -> Result<MasterConfig> {
+        let cfg = toml::from_str::<MasterConfig>(text)
+            .map_err(|e| MasterError::InvalidArgument(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Refuses values the master cannot run with: periods and retentions must be finite
+    /// seconds in `[0, MAX_SECONDS]` (so they always convert to a `Duration`), and
+    /// `max_message_size` must be in `1..=MAX_MESSAGE_SIZE`.
+    pub fn validate(&self) -> Result<()> {
+        let seconds = [
+            ("watch_interval", self.watch_interval),
+            ("ping_interval", self.ping_interval),
+            ("ping_timeout", self.ping_timeout),
+            ("tick_interval", self.tick_interval),
+            ("check_interval", self.check_interval),
+            ("check_timeout", self.check_timeout),
+            ("log_retention", self.log_retention),
+            ("aggregate_retention", self.aggregate_retention),
+            ("handshake_timeout", self.handshake_timeout),
+            ("shutdown_grace", self.shutdown_grace),
+        ];
+        for (name, v) in seconds {
+            if !(0.0..=MAX_SECONDS).contains(&v) {
+                return Err(MasterError::InvalidArgument(format!(
+                    "{name} = {v}: must be seconds in [0, {MAX_SECONDS}]"
+                )));
+            }
+        }
+        if !(1..=MAX_MESSAGE_SIZE).contains(&self.max_message_size) {
+            return Err(MasterError::InvalidArgument(format!(
+                "max_message_size = {}: must be in [1, {MAX_MESSAGE_SIZE}]",
+                self.max_message_size
+            )));
+        }
+        if !(1..=MAX_CACHE_MB).contains(&self.db_cache_mb) {
+            return Err(MasterError::InvalidArgument(format!(
+                "db_cache_mb = {}: must be in [1, {MAX_CACHE_MB}]",
+                self.db_cache_mb
+            )));
+        }
+        Ok(())
     }
 
     fn apply_env(&mut self) {

@@ -8,6 +8,7 @@
 
 mod args;
 mod auth;
+pub mod backup;
 pub mod config;
 mod domain;
 pub mod error;
@@ -16,7 +17,7 @@ pub mod roles;
 mod util;
 mod watch;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,6 +30,8 @@ use wamp_router::{RealmConfig, Router, RouterConfig};
 
 pub use config::MasterConfig;
 pub use error::{MasterError, Result};
+/// Pure heartbeat payload checks (for fuzzing and tests).
+pub use mrealm::hbcheck;
 use roles::{global_roles, mrealm_roles, NodeAuthorizer, GLOBAL_REALM};
 
 /// The database file inside the cbdir.
@@ -46,6 +49,8 @@ pub struct Master {
     controllers: Mutex<HashMap<String, mrealm::Controller>>,
     domain: Mutex<Option<Session>>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Durable-acknowledge mode: the heartbeat acknowledge gate of each management realm.
+    heartbeat_acks: Mutex<HashMap<Uuid, Arc<mrealm::heartbeats::AckRegistry>>>,
 }
 
 impl Master {
@@ -54,7 +59,10 @@ impl Master {
         std::fs::create_dir_all(&config.cbdir).map_err(|e| {
             MasterError::Internal(format!("cannot create {}: {e}", config.cbdir.display()))
         })?;
-        let store = Arc::new(Store::open(&config.cbdir.join(DB_FILE))?);
+        let store = Arc::new(Store::open_with_cache(
+            &config.cbdir.join(DB_FILE),
+            config.db_cache_mb << 20,
+        )?);
         let router = Router::new(router_config(&config));
         router.add_realm(RealmConfig::new(GLOBAL_REALM, global_roles()))?;
         let superuser = read_superuser(config.superuser.as_deref())?;
@@ -73,6 +81,7 @@ impl Master {
             controllers: Mutex::new(HashMap::new()),
             domain: Mutex::new(None),
             tasks: Mutex::new(Vec::new()),
+            heartbeat_acks: Mutex::new(HashMap::new()),
         });
         let session = domain::start(&master).await?;
         *lock(&master.domain) = Some(session);
@@ -106,6 +115,11 @@ impl Master {
             .router
             .add_realm(RealmConfig::new(rec.name.clone(), mrealm_roles()))?;
         realm.set_authorizer(Arc::new(NodeAuthorizer));
+        if self.config.durable_heartbeats {
+            let gate = Arc::new(mrealm::heartbeats::AckRegistry::default());
+            realm.set_publish_ack_gate(Some(gate.clone()));
+            lock(&self.heartbeat_acks).insert(rec.oid, gate);
+        }
         let controller = mrealm::Controller::start(self, rec).await?;
         lock(&self.controllers).insert(rec.name.clone(), controller);
         info!(mrealm = %rec.name, oid = %rec.oid, "management realm started");
@@ -142,23 +156,58 @@ impl Master {
         self.activate_mrealm(&rec).await
     }
 
-    /// Closes every session with GOODBYE and stops the controllers and background tasks.
+    /// Closes every session with GOODBYE and stops the controllers (each writes its queued
+    /// heartbeats first) and background tasks.
     pub async fn shutdown(&self) {
+        if let Err(left) = self.shutdown_within(Duration::MAX).await {
+            warn!(abandoned = %left, "shutdown incomplete");
+        }
+    }
+
+    /// [`Master::shutdown`] within `grace`; `Err` names what was abandoned when it ran out.
+    /// The controllers stop concurrently.
+    pub async fn shutdown_within(&self, grace: Duration) -> std::result::Result<(), String> {
+        let pending: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+        match tokio::time::timeout(grace, self.shutdown_tracked(pending.clone())).await {
+            Ok(()) => Ok(()),
+            Err(_) => Err(lock(&pending)
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")),
+        }
+    }
+
+    async fn shutdown_tracked(&self, pending: Arc<Mutex<BTreeSet<String>>>) {
         for task in lock(&self.tasks).drain(..) {
             task.abort();
         }
-        let names: Vec<String> = lock(&self.controllers).keys().cloned().collect();
-        for name in names {
-            let controller = lock(&self.controllers).remove(&name);
-            if let Some(c) = controller {
+        let controllers: Vec<_> = lock(&self.controllers).drain().collect();
+        let what = |name: &str| format!("controller of mrealm {name} (heartbeat flush)");
+        lock(&pending).extend(controllers.iter().map(|(n, _)| what(n)));
+        let stops = controllers.into_iter().map(|(name, c)| {
+            let pending = pending.clone();
+            async move {
                 c.stop().await;
+                lock(&pending).remove(&what(&name));
             }
-        }
+        });
+        futures_util::future::join_all(stops).await;
+        lock(&pending).insert("domain controller session".into());
         let domain = lock(&self.domain).take();
         if let Some(s) = domain {
             let _ = tokio::time::timeout(Duration::from_secs(1), s.leave()).await;
         }
         self.router.shutdown();
+        lock(&pending).clear();
+    }
+
+    /// The durable heartbeat acknowledge gate of management realm `mrealm` (durable mode only).
+    pub(crate) fn heartbeat_acks(
+        &self,
+        mrealm: Uuid,
+    ) -> Option<Arc<mrealm::heartbeats::AckRegistry>> {
+        lock(&self.heartbeat_acks).get(&mrealm).cloned()
     }
 
     /// The domain controller's session (for publishing global events).
@@ -177,7 +226,16 @@ fn router_config(c: &MasterConfig) -> RouterConfig {
         max_message_size: c.max_message_size,
         ping_interval: Duration::from_secs_f64(c.ping_interval.max(0.05)),
         ping_timeout: Duration::from_secs_f64(c.ping_timeout.max(0.05)),
-        ..RouterConfig::default()
+        handshake_timeout: Duration::from_secs_f64(c.handshake_timeout.max(0.05)),
+        queue_len: c.queue_len.max(1),
+        max_connections: c.max_connections,
+        max_handshakes: c.max_handshakes,
+        session_limits: wamp_router::SessionLimits {
+            max_pending_calls: c.max_pending_calls,
+            max_pending_invocations: c.max_pending_invocations,
+            max_registrations: c.max_registrations,
+            max_subscriptions: c.max_subscriptions,
+        },
     }
 }
 

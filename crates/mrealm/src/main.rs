@@ -45,6 +45,10 @@ enum Command {
     Watch(cmd::watch::WatchArgs),
     /// Router worker traces: create, start, stop, show, data, delete, list.
     Trace(cmd::trace::TraceArgs),
+    /// Simulate a fleet of Crossbar.io edge nodes against a master (pairing, heartbeats, churn).
+    ///
+    /// Example: mrealm sim --url ws://127.0.0.1:9000/ws --nodes 1000 --period 10s
+    Sim(cmd::sim::SimArgs),
 }
 
 impl Command {
@@ -92,6 +96,7 @@ fn main() -> std::process::ExitCode {
             Command::Call(args) => cmd::call::run(args).await,
             Command::Watch(args) => cmd::watch::run(args).await,
             Command::Trace(args) => cmd::trace::run(args).await,
+            Command::Sim(args) => cmd::sim::run(args).await,
         }
     });
     match result {

@@ -415,6 +415,43 @@ fn pair_dir_pairs_every_key_once() {
 }
 
 #[test]
+fn master_backup_online_and_offline() {
+    let m = setup(&[]);
+    let to = m.dir.path().join("online.db");
+    let out = m.ok(&["master", "backup", "--online", "--to", &path_str(&to)]);
+    assert!(out.contains("backup written by the master"), "{out}");
+    assert!(to.is_file());
+    let err = m.fails(&["master", "backup", "--online", "--to", &path_str(&to)]);
+    assert!(err.contains("exists"), "{err}");
+    // offline while the master runs is refused and points at --online
+    let cbdir = path_str(&m.dir.path().join("cb"));
+    let off = m.dir.path().join("offline.db");
+    let err = m.fails(&[
+        "master",
+        "backup",
+        "--cbdir",
+        &cbdir,
+        "--to",
+        &path_str(&off),
+    ]);
+    assert!(err.contains("--online"), "{err}");
+    assert!(!off.exists());
+    // the online copy is a usable database with the mrealm in it
+    let restored = m.dir.path().join("restored");
+    std::fs::create_dir_all(&restored).expect("dir");
+    std::fs::copy(&to, restored.join("mrealm.db")).expect("copy");
+    let out = m.ok(&[
+        "master",
+        "backup",
+        "--cbdir",
+        &path_str(&restored),
+        "--to",
+        &path_str(&m.dir.path().join("again.db")),
+    ]);
+    assert!(out.contains("1 management realms"), "{out}");
+}
+
+#[test]
 fn every_new_command_has_an_example() {
     for cmd in [
         vec!["node", "logs"],

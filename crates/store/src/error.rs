@@ -34,6 +34,8 @@ pub enum StoreError {
     NoSuchNode(Uuid),
     #[error("node {0} is not paired")]
     NodeNotPaired(Uuid),
+    #[error("backup failed: {0}")]
+    Backup(String),
 }
 
 impl StoreError {

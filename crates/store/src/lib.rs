@@ -7,6 +7,7 @@
 //! moment leaves either all of it or none of it. The schema version is stored; a database from a
 //! newer mrealm, or one whose version cannot be read, is refused rather than touched.
 
+mod backup;
 mod error;
 pub mod logs;
 pub mod nodes;
@@ -19,6 +20,7 @@ use std::path::Path;
 use redb::{Database, ReadableDatabase, ReadableTable};
 use uuid::Uuid;
 
+pub use backup::BackupStats;
 pub use error::StoreError;
 pub use logs::{Aggregate, Metrics, NodeLog, RetentionStats, Stat, Window, WorkerLog};
 pub use records::{MrealmRecord, MrealmRoles, NodeRecord, UserRecord};
@@ -28,6 +30,9 @@ pub use traces::TraceRecord;
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The page cache [`Store::open`] uses: 64 MiB.
+pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
+
 /// The database.
 pub struct Store {
     db: Database,
@@ -36,7 +41,15 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the database file, checking its schema version.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let db = Database::create(path)?;
+        Store::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens (or creates) the database file with a page cache of at most `cache_bytes`
+    /// (redb's own default is 1 GiB, which a heartbeat-heavy master fills and keeps resident).
+    pub fn open_with_cache(path: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(path)?;
         let store = Store { db };
         store.check_schema(path)?;
         Ok(store)
@@ -99,6 +112,16 @@ impl Store {
 
     /// Creates a management realm; its name must be new.
     pub fn create_mrealm(&self, rec: &MrealmRecord) -> Result<(), StoreError> {
+        self.create_mrealm_with_roles(rec, None)
+    }
+
+    /// Creates an mrealm and, in the same transaction, the owner's role grant, so a crash can
+    /// never leave an mrealm without its owner roles.
+    pub fn create_mrealm_with_roles(
+        &self,
+        rec: &MrealmRecord,
+        owner_roles: Option<&MrealmRoles>,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
         {
             let mut by_name = txn.open_table(MREALM_BY_NAME)?;
@@ -107,6 +130,13 @@ impl Store {
             }
             by_name.insert(rec.name.as_str(), rec.oid.as_u128())?;
             put(&mut txn.open_table(MREALMS)?, "mrealms", rec.oid, rec)?;
+            if let Some(roles) = owner_roles {
+                let doc =
+                    serde_json::to_vec(roles).map_err(|e| StoreError::corrupt("user_roles", e))?;
+                let key = pair_key(roles.user_oid, roles.mrealm_oid);
+                txn.open_table(USER_ROLES)?
+                    .insert(key.as_str(), doc.as_slice())?;
+            }
         }
         txn.commit()?;
         Ok(())

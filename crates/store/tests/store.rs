@@ -168,3 +168,75 @@ fn users_and_roles() {
     .expect("set");
     assert_eq!(s.user_roles(u.oid, m).expect("roles"), ["admin"]);
 }
+
+#[test]
+fn an_mrealm_and_its_owner_roles_are_created_together_or_not_at_all() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = Store::open(&dir.path().join("db")).expect("open");
+    let owner = Uuid::new_v4();
+    let m = mrealm("m1");
+    let roles = MrealmRoles {
+        user_oid: owner,
+        mrealm_oid: m.oid,
+        roles: vec!["owner".into()],
+    };
+    s.create_mrealm_with_roles(&m, Some(&roles))
+        .expect("create");
+    assert_eq!(s.user_roles(owner, m.oid).expect("roles"), vec!["owner"]);
+    // a clash on the name writes neither the mrealm nor the grant
+    let clash = mrealm("m1");
+    let other = MrealmRoles {
+        user_oid: Uuid::new_v4(),
+        mrealm_oid: clash.oid,
+        roles: vec!["owner".into()],
+    };
+    assert!(matches!(
+        s.create_mrealm_with_roles(&clash, Some(&other)),
+        Err(StoreError::MrealmExists(_))
+    ));
+    assert!(s
+        .user_roles(other.user_oid, clash.oid)
+        .expect("roles")
+        .is_empty());
+    assert!(s.get_mrealm(clash.oid).expect("get").is_none());
+}
+
+#[test]
+fn an_online_backup_is_a_consistent_copy_of_one_commit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = Store::open(&dir.path().join("db")).expect("open");
+    let m = mrealm("m1");
+    s.create_mrealm(&m).expect("create");
+    let node = s.pair_node(&pairing("aa", m.oid, "node1")).expect("pair");
+    let log = store::NodeLog {
+        mrealm: m.oid,
+        node: node.oid,
+        timestamp: 1_795_548_000_000_000_000,
+        metrics: store::Metrics::default(),
+        doc: serde_json::json!({"seq": 1}),
+    };
+    s.append_node_logs(&[log]).expect("log");
+
+    let to = dir.path().join("backup.db");
+    let stats = s.backup_to(&to).expect("backup");
+    assert!(stats.rows >= 6, "{stats:?}");
+    // the store stays writable, and later writes are not in the backup
+    s.create_mrealm(&mrealm("m2")).expect("create after backup");
+    assert!(matches!(s.backup_to(&to), Err(StoreError::Backup(_))));
+
+    let b = Store::open(&to).expect("open backup");
+    let names: Vec<String> = b
+        .list_mrealms()
+        .expect("list")
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(names, vec!["m1"]);
+    assert_eq!(b.node_by_pubkey("aa").expect("get"), Some(node.clone()));
+    let w = store::Window {
+        from: 0,
+        until: u64::MAX,
+        limit: 10,
+    };
+    assert_eq!(b.node_logs(m.oid, node.oid, w).expect("logs").len(), 1);
+}

@@ -231,7 +231,7 @@ fn on_event(shared: &Shared, event: Event) {
         let _ = only.events.send(event);
         return;
     }
-    subs.retain(|s| s.events.send(event.clone()).is_ok());
+    subs.retain(|s| s.events.send(event.clone()));
 }
 
 async fn on_invocation(

@@ -22,6 +22,7 @@ mod dispatch;
 mod error;
 mod join;
 pub mod options;
+mod queue;
 mod register;
 mod session;
 mod state;
@@ -35,6 +36,7 @@ pub use options::{
     CallOptions, CancelMode, ChallengeHandler, ConnectOptions, InvokePolicy, JoinOptions,
     PublishOptions, RegisterOptions, SubscribeOptions,
 };
+pub use queue::EventQueue;
 pub use register::{Invocation, Registration};
 pub use session::Session;
 pub use subscribe::Subscription;

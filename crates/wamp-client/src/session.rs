@@ -16,6 +16,7 @@ use crate::dispatch::run_reader;
 use crate::error::{Error, Result, WampError};
 use crate::join::handshake;
 use crate::options::{CallOptions, JoinOptions, PublishOptions, RegisterOptions, SubscribeOptions};
+use crate::queue::{EventQueue, Sink};
 use crate::register::{Invocation, Registration};
 use crate::state::{CallReply, Handler, Pending, Shared};
 use crate::subscribe::Subscription;
@@ -292,13 +293,41 @@ impl Session {
     /// Subscribes to a topic; the returned [`Subscription`] yields its events.
     pub async fn subscribe(&self, topic: &str, opts: SubscribeOptions) -> Result<Subscription> {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
+        self.subscribe_into(topic, opts, Sink::own(events_tx), events_rx)
+            .await
+    }
+
+    /// Subscribes with the events going to `queue`, in the router's delivery order together
+    /// with the queue's other subscriptions; `lossy` events are dropped while the queue is
+    /// over its limit. The returned handle yields no events; dropping it unsubscribes.
+    pub async fn subscribe_queued(
+        &self,
+        topic: &str,
+        opts: SubscribeOptions,
+        queue: &EventQueue,
+        lossy: bool,
+    ) -> Result<Subscription> {
+        let sink = queue
+            .sink(lossy)
+            .ok_or_else(|| Error::Protocol("the event queue is sealed".into()))?;
+        let (_, none) = mpsc::unbounded_channel();
+        self.subscribe_into(topic, opts, sink, none).await
+    }
+
+    async fn subscribe_into(
+        &self,
+        topic: &str,
+        opts: SubscribeOptions,
+        events: Sink,
+        events_rx: mpsc::UnboundedReceiver<crate::types::Event>,
+    ) -> Result<Subscription> {
         let (tx, rx) = oneshot::channel();
         let key = self.shared().lock().next_key();
         let options = opts.to_dict();
         let topic = topic.to_owned();
         let pending = Pending::Subscribe {
             reply: tx,
-            events: events_tx,
+            events,
             key,
         };
         let build = |request| Message::Subscribe {

@@ -16,7 +16,7 @@ use wamp_proto::{Dict, Id, IdSeq, Message, Value};
 
 use crate::error::{Error, Result, WampError};
 use crate::register::Invocation;
-use crate::types::{CallResult, Event};
+use crate::types::CallResult;
 
 /// What a registered procedure runs for each invocation.
 pub(crate) type Handler = Arc<
@@ -38,7 +38,7 @@ pub(crate) enum Pending {
     /// The event sender is installed by the reader on SUBSCRIBED, before any EVENT can arrive.
     Subscribe {
         reply: oneshot::Sender<Result<Id>>,
-        events: mpsc::UnboundedSender<Event>,
+        events: crate::queue::Sink,
         key: u64,
     },
     /// The handler is installed by the reader on REGISTERED, before any INVOCATION can arrive.
@@ -70,7 +70,7 @@ impl Pending {
 /// One local subscriber of a router subscription (several may share one subscription id).
 pub(crate) struct Subscriber {
     pub key: u64,
-    pub events: mpsc::UnboundedSender<Event>,
+    pub events: crate::queue::Sink,
 }
 
 #[derive(Default)]

@@ -458,6 +458,63 @@ async fn event_right_after_subscribed_is_delivered_and_drop_unsubscribes() {
     assert_eq!(subscription, 77);
 }
 
+/// Subscribes `topic` into `queue` with the fake router granting subscription id `id`.
+async fn queued(
+    fake: &mut Fake,
+    session: &Session,
+    queue: &wamp_client::EventQueue,
+    topic: &str,
+    id: u64,
+    lossy: bool,
+) -> wamp_client::Subscription {
+    let s = session.clone();
+    let topic = topic.to_owned();
+    let fut = s.subscribe_queued(&topic, SubscribeOptions::default(), queue, lossy);
+    let answer = async {
+        let Message::Subscribe { request, .. } = fake.recv().await else {
+            panic!("expected SUBSCRIBE")
+        };
+        fake.send(Message::Subscribed {
+            request,
+            subscription: id,
+        })
+        .await;
+    };
+    let (sub, ()) = tokio::join!(fut, answer);
+    sub.expect("subscribed")
+}
+
+#[tokio::test]
+async fn an_event_queue_keeps_delivery_order_and_drops_only_lossy_events_over_its_limit() {
+    let (mut fake, session) = joined().await;
+    let mut queue = wamp_client::EventQueue::new(3);
+    let _keep = queued(&mut fake, &session, &queue, "keep", 1, false).await;
+    let _lossy = queued(&mut fake, &session, &queue, "lossy", 2, true).await;
+    queue.seal();
+    // 1 kept, 5 lossy (2 fit under the limit of 3), 1 kept: arrival order is preserved
+    let order = [1u64, 2, 2, 2, 2, 2, 1];
+    for (publication, subscription) in order.iter().enumerate() {
+        fake.send(Message::Event {
+            subscription: *subscription,
+            publication: publication as u64,
+            details: Dict::new(),
+            payload: Payload::args(vec![]),
+        })
+        .await;
+    }
+    let mut got = Vec::new();
+    while got.len() < 4 {
+        let e = tokio::time::timeout(WAIT, queue.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        got.push((e.subscription, e.publication));
+    }
+    assert_eq!(got, vec![(1, 0), (2, 1), (2, 2), (1, 6)]);
+    assert_eq!(queue.dropped(), 3);
+    assert!(queue.is_empty());
+}
+
 #[tokio::test]
 async fn acknowledged_publish_returns_publication() {
     let (mut fake, session) = joined().await;

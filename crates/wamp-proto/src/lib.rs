@@ -8,6 +8,7 @@ pub mod error;
 pub mod id;
 pub mod keyfile;
 pub mod message;
+pub mod time;
 pub mod uri;
 pub mod value;
 pub mod wamp_errors;

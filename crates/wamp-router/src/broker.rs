@@ -3,26 +3,36 @@
 //! One subscription exists per (URI, match policy); sessions subscribing to the same pair share
 //! its id. An event is built once per matching subscription and shared by all its subscribers
 //! ([`Shared`]), so each serializer in use encodes it once.
+//!
+//! An embedder may install a [`PublishAckGate`] on a realm: for an acknowledged PUBLISH it can
+//! hand back a future, and PUBLISHED (or ERROR) is sent only when that future completes (the
+//! master uses it to acknowledge a heartbeat only once it is on disk). The wait happens in a
+//! spawned task, never under the realm lock; the EVENTs are delivered at once.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use wamp_proto::message::code;
 use wamp_proto::uri::{self, MatchPolicy};
 use wamp_proto::{dict, wamp_errors as err, Dict, Id, Message, Payload, Value};
 
 use crate::outgoing::{Outgoing, Shared};
-use crate::realm::RealmState;
+use crate::realm::{Realm, RealmState};
 use crate::role::Action;
 use crate::session::SessionInfo;
-use crate::util::{random_id, utcnow, UriIndex};
+use crate::util::{iso8601, now_ns, random_id, UriIndex};
 
 /// One subscription and the sessions on it.
 #[derive(Debug)]
 pub struct Subscription {
     pub id: Id,
-    pub uri: String,
+    /// Shared with the URI index.
+    pub uri: Arc<str>,
     pub policy: MatchPolicy,
-    pub created: String,
+    /// Nanoseconds since the Unix epoch (formatted only for the meta API).
+    pub created: u64,
     /// Subscribers in subscription order.
     pub subscribers: Vec<Id>,
 }
@@ -32,16 +42,61 @@ impl Subscription {
     pub fn details(&self) -> Dict {
         dict! {
             "id" => self.id,
-            "created" => self.created.clone(),
-            "uri" => self.uri.clone(),
+            "created" => iso8601(self.created),
+            "uri" => &*self.uri,
             "match" => self.policy.as_str(),
         }
+    }
+}
+
+/// Why a gated publication is not acknowledged: sent as ERROR for the PUBLISH.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AckRefused {
+    /// The error URI.
+    pub error: String,
+    /// The error message (`args[0]`).
+    pub message: String,
+}
+
+/// What a gated PUBLISHED waits for.
+pub type AckFuture = Pin<Box<dyn Future<Output = Result<(), AckRefused>> + Send>>;
+
+/// Decides, for each acknowledged PUBLISH, whether its PUBLISHED must wait (see the module doc).
+///
+/// Called under the realm lock before the EVENTs are queued: it must not block. Ordering: a gated
+/// PUBLISHED may reach the publisher after messages the router sent it later (EVENTs, RESULTs,
+/// other PUBLISHEDs).
+pub trait PublishAckGate: Send + Sync {
+    /// `Some(future)`: send PUBLISHED once it resolves `Ok`, ERROR if `Err`.
+    fn gate(&self, publisher: &SessionInfo, topic: &str, publication: Id) -> Option<AckFuture>;
+}
+
+/// The optional gate of a realm.
+#[derive(Clone, Default)]
+pub struct AckGateSlot(Option<Arc<dyn PublishAckGate>>);
+
+impl std::fmt::Debug for AckGateSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Gate(set)"
+        } else {
+            "Gate(none)"
+        })
+    }
+}
+
+impl Realm {
+    /// Installs (or, with `None`, removes) the realm's publish acknowledge gate.
+    pub fn set_publish_ack_gate(&self, gate: Option<Arc<dyn PublishAckGate>>) {
+        self.lock().broker.ack_gate = AckGateSlot(gate);
     }
 }
 
 /// Subscription indices of one realm.
 #[derive(Debug, Default)]
 pub struct Broker {
+    /// Delays PUBLISHED for some publications (see [`PublishAckGate`]).
+    pub ack_gate: AckGateSlot,
     pub subs: HashMap<Id, Subscription>,
     pub index: UriIndex,
     /// Subscriptions with a pattern (prefix or wildcard): scanned on every publish.
@@ -197,6 +252,12 @@ impl RealmState {
         if let Err(e) = self.authorize(s, Action::Subscribe, &topic) {
             return self.error(s.id, code::SUBSCRIBE, request, err::NOT_AUTHORIZED, &e);
         }
+        let held = self.broker.by_session.get(&s.id).map_or(0, Vec::len);
+        let max = self.limits.max_subscriptions;
+        if let Err(m) = self.within_limit(s, held, max, "subscriptions") {
+            let uri = crate::limits::TOO_MANY_SUBSCRIPTIONS;
+            return self.error(s.id, code::SUBSCRIBE, request, uri, &m);
+        }
         let (sub_id, created) = self.add_subscriber(s.id, &topic, policy);
         self.send(
             s.id,
@@ -233,15 +294,16 @@ impl RealmState {
             Some(id) => (id, false),
             None => {
                 let id = random_id();
+                let uri: Arc<str> = topic.into();
+                b.index.insert(uri.clone(), policy, id);
                 let sub = Subscription {
                     id,
-                    uri: topic.to_owned(),
+                    uri,
                     policy,
-                    created: utcnow(),
+                    created: now_ns(),
                     subscribers: Vec::new(),
                 };
                 b.subs.insert(id, sub);
-                b.index.insert(topic.to_owned(), policy, id);
                 if policy != MatchPolicy::Exact {
                     b.patterns.insert(id);
                 }
@@ -356,13 +418,7 @@ impl RealmState {
         // PUBLISHED goes out before the EVENTs (as Crossbar does): a publisher subscribed with
         // `exclude_me: false` sees its acknowledgement first.
         if ack {
-            self.send(
-                s.id,
-                Message::Published {
-                    request,
-                    publication,
-                },
-            );
+            self.acknowledge(s, request, &topic, publication);
         }
         let publisher = disclose.then_some(s);
         self.deliver(
@@ -373,6 +429,35 @@ impl RealmState {
             publication,
             payload,
         );
+    }
+
+    /// Sends PUBLISHED now, or, when the gate hands back a future, from a task once it resolves.
+    fn acknowledge(&mut self, s: &SessionInfo, request: Id, topic: &str, publication: Id) {
+        let published = Message::Published {
+            request,
+            publication,
+        };
+        let gated = self.broker.ack_gate.0.clone();
+        let wait = gated.and_then(|g| g.gate(s, topic, publication));
+        let tx = self.sessions.get(&s.id).map(|e| e.tx.clone());
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let (Some(wait), Some(tx), Some(rt)) = (wait, tx, runtime) else {
+            return self.send(s.id, published);
+        };
+        rt.spawn(async move {
+            let msg = match wait.await {
+                Ok(()) => published,
+                Err(r) => Message::Error {
+                    request_type: code::PUBLISH,
+                    request,
+                    details: Dict::new(),
+                    error: r.error,
+                    payload: Payload::args(vec![r.message.into()]),
+                },
+            };
+            // a full queue: the session is being dropped as too slow anyway
+            let _ = tx.msg(msg);
+        });
     }
 
     /// Publishes a router-originated event (meta events, controller events) to every subscriber.

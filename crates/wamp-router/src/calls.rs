@@ -11,6 +11,7 @@ use wamp_proto::{dict, wamp_errors as err, Dict, Id, Message, Payload, Value};
 
 use crate::dealer::Pending;
 use crate::error::Abort;
+use crate::limits;
 use crate::outgoing::{Outgoing, SendError};
 use crate::realm::{Realm, RealmState};
 use crate::role::Action;
@@ -85,6 +86,7 @@ impl RealmState {
         let reg = self.dealer.regs.get_mut(&reg_id).ok_or_else(no_callee)?;
         let pattern = reg.policy != MatchPolicy::Exact;
         let callee = reg.pick().ok_or_else(no_callee)?;
+        self.check_pending_limits(s, callee)?;
         let wants_progress = matches!(options.get("receive_progress"), Some(Value::Bool(true)));
         let mut details = Dict::new();
         if pattern {
@@ -111,7 +113,7 @@ impl RealmState {
         match self
             .sessions
             .get(&callee)
-            .map(|e| e.tx.send(Outgoing::Msg(msg)))
+            .map(|e| e.tx.send(Outgoing::msg(msg)))
         {
             Some(Ok(())) => {}
             Some(Err(SendError::Full)) => {
@@ -128,8 +130,33 @@ impl RealmState {
             canceling: false,
             timer,
         };
-        self.dealer.pending.insert(invocation, pending);
-        self.dealer.by_call.insert((s.id, request), invocation);
+        self.dealer.add_pending(invocation, pending);
+        Ok(())
+    }
+
+    /// Refuses a call beyond the caller's or the callee's limit of calls in flight.
+    fn check_pending_limits(&self, s: &SessionInfo, callee: Id) -> Result<(), Refusal> {
+        let l = self.limits;
+        let calls = self.dealer.calls_of.get(&s.id).copied().unwrap_or(0);
+        self.within_limit(s, calls, l.max_pending_calls, "calls in flight")
+            .map_err(|m| (limits::TOO_MANY_PENDING_CALLS, m))?;
+        let trusted_callee = self
+            .sessions
+            .get(&callee)
+            .is_some_and(|e| e.info.authrole == crate::realm::TRUSTED);
+        let invocations = self
+            .dealer
+            .invocations_of
+            .get(&callee)
+            .copied()
+            .unwrap_or(0);
+        if !trusted_callee && invocations >= l.max_pending_invocations {
+            let msg = format!(
+                "the callee has {invocations} invocations in flight (limit {}): try again later",
+                l.max_pending_invocations
+            );
+            return Err((limits::TOO_MANY_PENDING_INVOCATIONS, msg));
+        }
         Ok(())
     }
 

@@ -7,6 +7,7 @@
 //! concrete (Crossbar's rule, see `wamp_proto::uri::wildcard_rank`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rand::Rng;
 use tokio::task::AbortHandle;
@@ -17,7 +18,7 @@ use wamp_proto::{dict, wamp_errors as err, Dict, Id, Message, Value};
 use crate::realm::RealmState;
 use crate::role::Action;
 use crate::session::SessionInfo;
-use crate::util::{random_id, utcnow, UriIndex};
+use crate::util::{iso8601, now_ns, random_id, Members, UriIndex};
 
 /// How a shared registration picks its callee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,17 +52,19 @@ impl Invoke {
     }
 }
 
-/// One registration and its callees.
+/// One registration and its callees. Kept compact: a master holds about a hundred per node.
 #[derive(Debug)]
 pub struct Registration {
     pub id: Id,
-    pub uri: String,
+    /// Shared with the URI index.
+    pub uri: Arc<str>,
     pub policy: MatchPolicy,
     pub invoke: Invoke,
-    pub created: String,
+    /// Nanoseconds since the Unix epoch (formatted only for the meta API).
+    pub created: u64,
     /// Callees in registration order.
-    pub callees: Vec<Id>,
-    next: usize,
+    pub callees: Members,
+    next: u32,
 }
 
 impl Registration {
@@ -69,8 +72,8 @@ impl Registration {
     pub fn details(&self) -> Dict {
         dict! {
             "id" => self.id,
-            "created" => self.created.clone(),
-            "uri" => self.uri.clone(),
+            "created" => iso8601(self.created),
+            "uri" => &*self.uri,
             "match" => self.policy.as_str(),
             "invoke" => self.invoke.as_str(),
         }
@@ -86,8 +89,8 @@ impl Registration {
             Invoke::Last => n - 1,
             Invoke::Random => rand::thread_rng().gen_range(0..n),
             Invoke::RoundRobin => {
-                let i = self.next % n;
-                self.next = i + 1;
+                let i = self.next as usize % n;
+                self.next = (i + 1) as u32;
                 i
             }
         };
@@ -117,6 +120,9 @@ pub struct Dealer {
     pub by_session: HashMap<Id, Vec<Id>>,
     pub pending: HashMap<Id, Pending>,
     pub by_call: HashMap<(Id, Id), Id>,
+    /// Calls in flight per caller and per callee (for the session limits).
+    pub calls_of: HashMap<Id, usize>,
+    pub invocations_of: HashMap<Id, usize>,
 }
 
 impl Dealer {
@@ -129,7 +135,7 @@ impl Dealer {
             .prefix
             .iter()
             .filter_map(|id| self.regs.get(id))
-            .filter(|r| procedure.starts_with(&r.uri))
+            .filter(|r| procedure.starts_with(&*r.uri))
             .max_by_key(|r| r.uri.len());
         if let Some(r) = longest_prefix {
             return Some(r.id);
@@ -146,9 +152,19 @@ impl Dealer {
         self.index.get(procedure, policy)
     }
 
+    /// Records a call in flight.
+    pub(crate) fn add_pending(&mut self, invocation: Id, p: Pending) {
+        *self.calls_of.entry(p.caller).or_default() += 1;
+        *self.invocations_of.entry(p.callee).or_default() += 1;
+        self.by_call.insert((p.caller, p.call_request), invocation);
+        self.pending.insert(invocation, p);
+    }
+
     pub(crate) fn take_pending(&mut self, invocation: Id) -> Option<Pending> {
         let p = self.pending.remove(&invocation)?;
         self.by_call.remove(&(p.caller, p.call_request));
+        crate::limits::count_down(&mut self.calls_of, p.caller);
+        crate::limits::count_down(&mut self.invocations_of, p.callee);
         if let Some(t) = &p.timer {
             t.abort();
         }
@@ -194,6 +210,11 @@ impl RealmState {
         if let Err(e) = self.authorize(s, Action::Register, &procedure) {
             return fail(self, err::NOT_AUTHORIZED, e);
         }
+        let held = self.dealer.by_session.get(&s.id).map_or(0, Vec::len);
+        if let Err(msg) = self.within_limit(s, held, self.limits.max_registrations, "registrations")
+        {
+            return fail(self, crate::limits::TOO_MANY_REGISTRATIONS, msg);
+        }
         let d = &mut self.dealer;
         let existing = d.index.get(&procedure, policy);
         let (reg_id, created) = match existing.and_then(|id| d.regs.get_mut(&id)) {
@@ -221,11 +242,11 @@ impl RealmState {
                 let id = random_id();
                 let reg = Registration {
                     id,
-                    uri: procedure,
+                    uri: procedure.into(),
                     policy,
                     invoke,
-                    created: utcnow(),
-                    callees: vec![s.id],
+                    created: now_ns(),
+                    callees: Members::One(s.id),
                     next: 0,
                 };
                 d.index.insert(reg.uri.clone(), policy, id);
@@ -297,7 +318,7 @@ impl RealmState {
         let Some(reg) = d.regs.get_mut(&reg_id) else {
             return;
         };
-        reg.callees.retain(|x| *x != session);
+        reg.callees.remove(session);
         let deleted = reg.callees.is_empty();
         if deleted {
             if let Some(reg) = d.regs.remove(&reg_id) {

@@ -13,7 +13,7 @@ use crate::auth::{AuthStep, HelloRequest, PendingAuth, Principal};
 use crate::error::Abort;
 use crate::outgoing::{OutTx, Outgoing};
 use crate::realm::{Handled, Realm};
-use crate::session::{router_roles, SessionInfo};
+use crate::session::{router_roles, Features, SessionInfo};
 use crate::util::random_id;
 use crate::Router;
 
@@ -39,7 +39,7 @@ enum State {
 
 /// What we keep from HELLO while a challenge is out.
 struct Hello {
-    roles: Dict,
+    features: Features,
 }
 
 /// Drives one session over one connection.
@@ -158,12 +158,12 @@ impl Driver {
         ) {
             return (State::Closed, self.abort(abort));
         }
-        let roles = details
+        let features = details
             .get("roles")
             .and_then(Value::as_dict)
-            .cloned()
+            .map(Features::from_roles)
             .unwrap_or_default();
-        let hello = Hello { roles };
+        let hello = Hello { features };
         match step {
             AuthStep::Welcome(p) => self.welcome(p, hello),
             AuthStep::Reject(a) => (State::Closed, self.abort(a)),
@@ -247,8 +247,9 @@ impl Driver {
             authmethod: p.authmethod,
             authprovider: p.authprovider,
             authextra: p.authextra,
-            transport: self.transport.clone(),
-            roles: hello.roles,
+            // the session keeps the transport details; the driver no longer needs them
+            transport: std::mem::take(&mut self.transport),
+            features: hello.features,
         });
         let details = dict! {
             "realm" => info.realm.clone(),

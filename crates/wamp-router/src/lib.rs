@@ -10,6 +10,7 @@ mod calls;
 pub mod dealer;
 pub mod driver;
 pub mod error;
+pub mod limits;
 mod meta;
 pub mod outgoing;
 pub mod realm;
@@ -30,6 +31,7 @@ use wamp_proto::Message;
 
 pub use auth::{Authenticator, Principal};
 pub use error::{Abort, RouterError};
+pub use limits::SessionLimits;
 pub use realm::{Realm, RealmConfig};
 pub use role::{Action, Permission, Role};
 pub use transport::tls::TlsConfig;
@@ -49,6 +51,12 @@ pub struct RouterConfig {
     pub handshake_timeout: Duration,
     /// Messages queued per session before it counts as too slow and is dropped.
     pub queue_len: usize,
+    /// Connections held at once (listener-wide); more are refused (HTTP 503 / closed).
+    pub max_connections: usize,
+    /// Connections at once that have not reached WELCOME yet; more are refused like above.
+    pub max_handshakes: usize,
+    /// What one session may hold in a realm.
+    pub session_limits: SessionLimits,
 }
 
 impl Default for RouterConfig {
@@ -60,6 +68,9 @@ impl Default for RouterConfig {
             ping_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(5),
             queue_len: 16 * 1024,
+            max_connections: 10_000,
+            max_handshakes: 1_000,
+            session_limits: SessionLimits::default(),
         }
     }
 }
@@ -69,6 +80,8 @@ pub struct Router {
     config: RouterConfig,
     realms: RwLock<HashMap<String, Arc<Realm>>>,
     authenticator: RwLock<Arc<dyn Authenticator>>,
+    connections: Arc<limits::Gauge>,
+    handshakes: Arc<limits::Gauge>,
 }
 
 impl Router {
@@ -81,6 +94,8 @@ impl Router {
             config,
             realms: RwLock::new(HashMap::new()),
             authenticator: RwLock::new(auth),
+            connections: Arc::default(),
+            handshakes: Arc::default(),
         })
     }
 
@@ -110,6 +125,7 @@ impl Router {
             return Err(RouterError::RealmExists(config.name));
         }
         let realm = Realm::new(config);
+        realm.set_limits(self.config.session_limits);
         realms.insert(realm.name.clone(), realm.clone());
         info!(realm = %realm.name, "realm started");
         Ok(realm)
@@ -165,6 +181,18 @@ impl Router {
         realms.iter().map(|r| r.session_count()).sum()
     }
 
+    /// Open WebSocket connections (all states) and those of them still in their handshake.
+    pub fn connection_counts(&self) -> (usize, usize) {
+        (self.connections.get(), self.handshakes.get())
+    }
+
+    /// A place for a new connection, or `None` when a connection limit is reached.
+    fn admit(&self) -> Option<limits::Admission> {
+        let conn = self.connections.try_acquire(self.config.max_connections)?;
+        let hs = self.handshakes.try_acquire(self.config.max_handshakes)?;
+        Some(limits::Admission::new(conn, hs))
+    }
+
     /// Opens an in-process session transport (see [`transport::local::connect`]).
     pub fn connect_local(self: &Arc<Self>) -> (mpsc::Sender<Message>, mpsc::Receiver<Message>) {
         transport::local::connect(self.clone())
@@ -207,11 +235,18 @@ impl Router {
         tls: Option<TlsConfig>,
     ) {
         let _ = stream.set_nodelay(true);
+        let Some(admission) = self.admit() else {
+            let (conns, hs) = self.connection_counts();
+            warn!(%peer, connections = conns, handshakes = hs, max_connections = self.config.max_connections,
+                max_handshakes = self.config.max_handshakes, "connection limit reached: connection refused");
+            tokio::spawn(transport::http::refuse_busy(stream, tls.is_none()));
+            return;
+        };
         debug!(%peer, "connection accepted");
         let router = self.clone();
         let Some(tls) = tls else {
             tokio::spawn(transport::websocket::serve_connection(
-                router, stream, peer, None,
+                router, stream, peer, None, admission,
             ));
             return;
         };
@@ -220,8 +255,14 @@ impl Router {
                 tokio::time::timeout(router.config.handshake_timeout, tls.accept(stream));
             match handshake.await {
                 Ok(Ok((tls_stream, finished))) => {
-                    transport::websocket::serve_connection(router, tls_stream, peer, Some(finished))
-                        .await
+                    transport::websocket::serve_connection(
+                        router,
+                        tls_stream,
+                        peer,
+                        Some(finished),
+                        admission,
+                    )
+                    .await
                 }
                 Ok(Err(e)) => debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => debug!(%peer, "TLS handshake timed out"),

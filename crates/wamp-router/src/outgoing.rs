@@ -36,15 +36,22 @@ impl Shared {
 }
 
 /// One item in a session's outbound queue.
+///
+/// Kept two words wide: a queue allocates room for a block of items up front, so a large
+/// item type would cost every idle session kilobytes (a [`Message`] is a few hundred bytes).
 #[derive(Debug)]
 pub enum Outgoing {
-    Msg(Message),
+    Msg(Box<Message>),
     Shared(Arc<Shared>),
     /// Close the connection after everything queued before this has been written.
     Close,
 }
 
 impl Outgoing {
+    /// A message for this session only.
+    pub fn msg(m: Message) -> Self {
+        Outgoing::Msg(Box::new(m))
+    }
     pub fn message(&self) -> Option<&Message> {
         match self {
             Outgoing::Msg(m) => Some(m),
@@ -99,7 +106,7 @@ impl OutTx {
         match &self.kind {
             TxKind::Net(tx) => tx.try_send(out).map_err(map_err),
             TxKind::Local(tx) => match out {
-                Outgoing::Msg(m) => tx.try_send(m).map_err(map_err),
+                Outgoing::Msg(m) => tx.try_send(*m).map_err(map_err),
                 Outgoing::Shared(s) => tx.try_send(s.msg.clone()).map_err(map_err),
                 Outgoing::Close => {
                     self.closer.notify_one();
@@ -110,7 +117,7 @@ impl OutTx {
     }
 
     pub fn msg(&self, m: Message) -> Result<(), SendError> {
-        self.send(Outgoing::Msg(m))
+        self.send(Outgoing::msg(m))
     }
 
     /// Closes the connection without waiting for the queue to drain.
@@ -123,5 +130,13 @@ fn map_err<T>(e: mpsc::error::TrySendError<T>) -> SendError {
     match e {
         mpsc::error::TrySendError::Full(_) => SendError::Full,
         mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn queue_item_is_small() {
+        assert!(std::mem::size_of::<super::Outgoing>() <= 16);
     }
 }

@@ -18,6 +18,7 @@ use wamp_proto::{dict, wamp_errors as err, Dict, Id, IdSeq, Message, Payload};
 use crate::broker::Broker;
 use crate::dealer::Dealer;
 use crate::error::Abort;
+use crate::limits::SessionLimits;
 use crate::outgoing::{OutTx, Outgoing, SendError};
 use crate::role::{Action, Authorizer, Decision, Role};
 use crate::session::{SessionEntry, SessionInfo};
@@ -61,6 +62,8 @@ pub(crate) struct RealmState {
     pub authorizer: Option<Arc<dyn Authorizer>>,
     /// Sessions whose queue overflowed during this operation: killed when it ends.
     pub overloaded: Vec<Id>,
+    /// What one session may hold here.
+    pub limits: SessionLimits,
 }
 
 // === impl Realm ===
@@ -84,6 +87,7 @@ impl Realm {
                 roles: Arc::new(roles),
                 authorizer: None,
                 overloaded: Vec::new(),
+                limits: SessionLimits::default(),
             }),
         })
     }
@@ -105,6 +109,11 @@ impl Realm {
         let mut roles = self.roles.write().unwrap_or_else(|e| e.into_inner());
         roles.insert(role.name.clone(), role);
         self.lock().roles = Arc::new(roles.clone());
+    }
+
+    /// Sets what one session may hold here (calls in flight, registrations, subscriptions).
+    pub fn set_limits(&self, limits: SessionLimits) {
+        self.lock().limits = limits;
     }
 
     /// Installs a dynamic authorizer (replacing any previous one).
@@ -277,7 +286,7 @@ impl RealmState {
 
     /// Queues a message for a session; overflow marks the session for removal.
     pub(crate) fn send(&mut self, to: Id, msg: Message) {
-        self.send_out(to, Outgoing::Msg(msg));
+        self.send_out(to, Outgoing::msg(msg));
     }
 
     pub(crate) fn send_out(&mut self, to: Id, out: Outgoing) {

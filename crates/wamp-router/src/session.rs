@@ -18,19 +18,14 @@ pub struct SessionInfo {
     pub authextra: Dict,
     /// Transport details (`type`, `peer`, `websocket_protocol`, ...), as in the meta API.
     pub transport: Dict,
-    /// The client's `roles` from HELLO.
-    pub roles: Dict,
+    /// The features the client announced in HELLO `roles`.
+    pub features: Features,
 }
 
 impl SessionInfo {
     /// Whether the client announced `feature` for `role` in HELLO.
     pub fn has_feature(&self, role: &str, feature: &str) -> bool {
-        self.roles
-            .get(role)
-            .and_then(|r| r.get("features"))
-            .and_then(|f| f.get(feature))
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        self.features.has(role, feature)
     }
 
     /// The session details dict of `wamp.session.on_join` and `wamp.session.get`.
@@ -48,6 +43,75 @@ impl SessionInfo {
             "authprovider" => self.authprovider.clone(),
             "authextra" => Value::Dict(self.authextra.clone()),
             "transport" => Value::Dict(self.transport.clone()),
+        }
+    }
+}
+
+/// The client roles whose features [`Features`] keeps.
+const CLIENT_ROLES: [&str; 4] = ["caller", "callee", "publisher", "subscriber"];
+
+/// The WAMP features [`Features`] can record (at most 32).
+const KNOWN_FEATURES: [&str; 24] = [
+    "caller_identification",
+    "call_trustlevels",
+    "call_timeout",
+    "call_canceling",
+    "call_reroute",
+    "progressive_call_results",
+    "progressive_call_invocations",
+    "pattern_based_registration",
+    "shared_registration",
+    "sharded_registration",
+    "registration_revocation",
+    "registration_meta_api",
+    "payload_transparency",
+    "payload_passthru_mode",
+    "publisher_identification",
+    "publication_trustlevels",
+    "publisher_exclusion",
+    "subscriber_blackwhite_listing",
+    "pattern_based_subscription",
+    "sharded_subscription",
+    "subscription_revocation",
+    "subscription_meta_api",
+    "event_history",
+    "event_retention",
+];
+
+/// The features a client announced in HELLO `roles` (`{role: {features: {name: true}}}`), as
+/// bits per client role. The announced dict itself is kilobytes per session; unknown roles and
+/// features are dropped, as the router never asks about them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Features([u32; CLIENT_ROLES.len()]);
+
+impl Features {
+    /// Reads HELLO's `roles` dict.
+    pub fn from_roles(roles: &Dict) -> Self {
+        let mut out = Features::default();
+        for (r, bits) in CLIENT_ROLES.iter().zip(out.0.iter_mut()) {
+            let Some(announced) = roles
+                .get(*r)
+                .and_then(|r| r.get("features"))
+                .and_then(Value::as_dict)
+            else {
+                continue;
+            };
+            for (i, f) in KNOWN_FEATURES.iter().enumerate() {
+                if announced.get(*f).and_then(Value::as_bool) == Some(true) {
+                    *bits |= 1 << i;
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether `role` announced `feature`.
+    pub fn has(&self, role: &str, feature: &str) -> bool {
+        let r = CLIENT_ROLES.iter().position(|x| *x == role);
+        let f = KNOWN_FEATURES.iter().position(|x| *x == feature);
+        match (r, f) {
+            (Some(r), Some(f)) => self.0[r] & (1 << f) != 0,
+            _ => false,
         }
     }
 }
@@ -91,5 +155,32 @@ pub fn router_roles() -> Dict {
             "call_timeout",
             "payload_transparency",
         ])},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Features;
+    use wamp_proto::{dict, Value};
+
+    #[test]
+    fn features_from_hello_roles() {
+        let roles = dict! {
+            "callee" => dict! { "features" => dict! {
+                "call_canceling" => true,
+                "progressive_call_results" => false,
+                "no_such_feature" => true,
+            }},
+            "subscriber" => dict! { "features" => dict! { "pattern_based_subscription" => true }},
+            "caller" => dict! { "features" => Value::Null },
+        };
+        let f = Features::from_roles(&roles);
+        assert!(f.has("callee", "call_canceling"));
+        assert!(!f.has("callee", "progressive_call_results"));
+        assert!(!f.has("callee", "no_such_feature"));
+        assert!(!f.has("caller", "call_canceling"));
+        assert!(f.has("subscriber", "pattern_based_subscription"));
+        assert!(!f.has("dealer", "call_canceling"));
+        assert_eq!(Features::from_roles(&dict! {}), Features::default());
     }
 }

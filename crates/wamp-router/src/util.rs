@@ -1,12 +1,14 @@
 //! Small helpers: random ids and timestamps in the forms Crossbar puts on the wire.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use wamp_proto::{id::global_id, Id};
 
-/// Ids by (URI, match policy), looked up by `&str` without allocating.
+/// Ids by (URI, match policy), looked up by `&str` without allocating. The keys share the
+/// URI allocation of the registration or subscription they index.
 #[derive(Debug, Default)]
-pub struct UriIndex([std::collections::HashMap<String, Id>; 3]);
+pub struct UriIndex([std::collections::HashMap<Arc<str>, Id>; 3]);
 
 impl UriIndex {
     fn slot(policy: wamp_proto::MatchPolicy) -> usize {
@@ -15,11 +17,47 @@ impl UriIndex {
     pub fn get(&self, uri: &str, policy: wamp_proto::MatchPolicy) -> Option<Id> {
         self.0[Self::slot(policy)].get(uri).copied()
     }
-    pub fn insert(&mut self, uri: String, policy: wamp_proto::MatchPolicy, id: Id) {
+    pub fn insert(&mut self, uri: Arc<str>, policy: wamp_proto::MatchPolicy, id: Id) {
         self.0[Self::slot(policy)].insert(uri, id);
     }
     pub fn remove(&mut self, uri: &str, policy: wamp_proto::MatchPolicy) {
         self.0[Self::slot(policy)].remove(uri);
+    }
+}
+
+/// Session ids in insertion order, kept inline while there is just one (the common case: a
+/// registration has one callee), so most holders need no allocation of their own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Members {
+    One(Id),
+    Many(Vec<Id>),
+}
+
+impl Members {
+    pub fn push(&mut self, id: Id) {
+        match self {
+            Members::One(first) => *self = Members::Many(vec![*first, id]),
+            Members::Many(v) if v.is_empty() => *self = Members::One(id),
+            Members::Many(v) => v.push(id),
+        }
+    }
+    /// Removes every occurrence of `id`.
+    pub fn remove(&mut self, id: Id) {
+        match self {
+            Members::One(x) if *x == id => *self = Members::Many(Vec::new()),
+            Members::One(_) => {}
+            Members::Many(v) => v.retain(|x| *x != id),
+        }
+    }
+}
+
+impl std::ops::Deref for Members {
+    type Target = [Id];
+    fn deref(&self) -> &[Id] {
+        match self {
+            Members::One(id) => std::slice::from_ref(id),
+            Members::Many(v) => v,
+        }
     }
 }
 
@@ -51,36 +89,30 @@ pub fn utcnow() -> String {
     iso8601(now_ns())
 }
 
-/// Formats nanoseconds since the epoch as ISO-8601 UTC with milliseconds.
-pub fn iso8601(ns: u64) -> String {
-    let secs = ns / 1_000_000_000;
-    let millis = (ns / 1_000_000) % 1000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Gregorian date from days since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
+pub use wamp_proto::time::iso8601;
 
 #[cfg(test)]
 mod tests {
+    use super::Members;
+
+    #[test]
+    fn members() {
+        assert!(std::mem::size_of::<Members>() <= 24);
+        let mut m = Members::One(1);
+        m.push(2);
+        m.push(3);
+        assert_eq!(&*m, &[1, 2, 3]);
+        m.remove(2);
+        assert_eq!(&*m, &[1, 3]);
+        m.remove(1);
+        m.remove(3);
+        assert!(m.is_empty());
+        m.push(4);
+        assert_eq!(m, Members::One(4));
+        m.remove(4);
+        assert!(m.is_empty());
+    }
+
     #[test]
     fn iso() {
         assert_eq!(super::iso8601(0), "1970-01-01T00:00:00.000Z");

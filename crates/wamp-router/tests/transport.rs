@@ -112,6 +112,38 @@ async fn plain_get_serves_a_status_page() {
     assert!(lower.contains("<html"), "{resp}");
 }
 
+/// A masked client text frame (payload < 126 bytes).
+fn masked_text(payload: &[u8]) -> Vec<u8> {
+    let mask = [0x11, 0x22, 0x33, 0x44];
+    let mut f = vec![0x81, 0x80 | payload.len() as u8];
+    f.extend_from_slice(&mask);
+    f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    f
+}
+
+#[tokio::test]
+async fn hello_sent_with_the_upgrade_request_is_not_lost() {
+    let r = TestRouter::start().await;
+    let mut s = TcpStream::connect(r.addr).await.expect("connect");
+    let mut req = b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: wamp.2.json\r\n\r\n"
+        .to_vec();
+    req.extend(masked_text(br#"[1,"realm1",{"roles":{"caller":{}}}]"#));
+    s.write_all(&req).await.expect("write");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&got).contains("[2,") {
+        let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf))
+            .await
+            .expect("WELCOME within 2 s")
+            .expect("read");
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(got.starts_with(b"HTTP/1.1 101 "));
+}
+
 #[tokio::test]
 async fn unknown_subprotocol_is_refused_with_400() {
     let r = TestRouter::start().await;

@@ -44,6 +44,17 @@ pub(crate) async fn start(master: &Arc<Master>) -> Result<Session> {
         |_, _| async move { Ok(license()) },
     )
     .await?;
+    register(
+        &s,
+        master,
+        "crossbarfabriccenter.domain.backup_database",
+        |m, inv| async move {
+            users::superuser_only(&inv, "back up the database")?;
+            let path = crate::args::Args::new(&inv.args, &inv.kwargs).str(0, "path")?;
+            crate::backup::online(&m, path).await
+        },
+    )
+    .await?;
     mrealms::register_all(&s, master).await?;
     nodes::register_all(&s, master).await?;
     users::register_all(&s, master).await?;

@@ -223,20 +223,19 @@ async fn create(m: &Arc<Master>, inv: &Invocation) -> Result<Value> {
         cf_router_worker: None,
         cf_container_worker: None,
     };
-    m.store.create_mrealm(&rec).map_err(|e| match e {
-        store::StoreError::MrealmExists(n) => {
-            MasterError::AlreadyExists(format!("management realm with name \"{n}\" already exists"))
-        }
-        other => other.into(),
-    })?;
-    if rec.owner != m.superuser_oid {
-        let roles = store::MrealmRoles {
-            user_oid: rec.owner,
-            mrealm_oid: rec.oid,
-            roles: vec!["owner".into()],
-        };
-        m.store.set_user_roles(&roles)?;
-    }
+    let owner_roles = (rec.owner != m.superuser_oid).then(|| store::MrealmRoles {
+        user_oid: rec.owner,
+        mrealm_oid: rec.oid,
+        roles: vec!["owner".into()],
+    });
+    m.store
+        .create_mrealm_with_roles(&rec, owner_roles.as_ref())
+        .map_err(|e| match e {
+            store::StoreError::MrealmExists(n) => MasterError::AlreadyExists(format!(
+                "management realm with name \"{n}\" already exists"
+            )),
+            other => other.into(),
+        })?;
     m.activate_mrealm(&rec).await?;
     let v = to_value(&rec);
     publish(

@@ -85,7 +85,7 @@ fn to_value(u: &UserRecord) -> Value {
     .into()
 }
 
-fn superuser_only(inv: &Invocation, what: &str) -> Result<()> {
+pub(super) fn superuser_only(inv: &Invocation, what: &str) -> Result<()> {
     match inv.caller_authid() {
         Some("superuser") => Ok(()),
         other => Err(MasterError::NotAuthorized(format!(

@@ -8,10 +8,11 @@ use std::sync::{Arc, Mutex};
 
 use tracing::{debug, warn};
 use uuid::Uuid;
-use wamp_client::{Event, PublishOptions, Session, SubscribeOptions};
+use wamp_client::{Event, EventQueue, PublishOptions, Session, SubscribeOptions};
 use wamp_proto::{Dict, MatchPolicy, Value};
 
-use super::heartbeats::{Record, Writer};
+pub(crate) use super::hbcheck::worker_counts;
+use super::heartbeats::{refused, Ack, Record, Writer, INVALID};
 use super::nodes::{NodeMap, Transition};
 use crate::error::{MasterError, Result};
 use crate::Master;
@@ -46,47 +47,77 @@ const ON_WORKER_HEARTBEAT: &str = "crossbarfabriccenter.node.on_worker_heartbeat
 const ON_READY: &str = "crossbarfabriccenter.node..on_ready";
 const ON_SHUTDOWN: &str = "crossbarfabriccenter.node..on_shutdown";
 
-/// Subscribes and handles events until the session ends.
+/// Events the controller may queue before it drops heartbeats (joins, leaves and
+/// announcements are never dropped): bounds its memory when heartbeats arrive faster than it
+/// handles them.
+const BACKLOG: usize = 100_000;
+
+/// Subscribes and handles events, in the router's delivery order, until the session ends.
 pub(crate) async fn run(d: Arc<Driver>) -> Result<()> {
-    let sub = |topic: &'static str| {
-        let s = d.ingest.clone();
-        async move {
-            s.subscribe(topic, SubscribeOptions::default())
-                .await
-                .map_err(|e| MasterError::Internal(format!("subscribe {topic}: {e}")))
-        }
-    };
-    let (mut join, mut leave, mut hb) = (
-        sub(ON_JOIN).await?,
-        sub(ON_LEAVE).await?,
-        sub(ON_HEARTBEAT).await?,
-    );
-    let mut worker_hb = sub(ON_WORKER_HEARTBEAT).await?;
-    let wild = |topic: &'static str| {
-        let s = d.ingest.clone();
-        async move {
-            s.subscribe(topic, SubscribeOptions::with_match(MatchPolicy::Wildcard))
-                .await
-                .map_err(|e| MasterError::Internal(format!("subscribe {topic}: {e}")))
-        }
-    };
-    let (mut ready, mut shutdown) = (wild(ON_READY).await?, wild(ON_SHUTDOWN).await?);
-    loop {
-        // biased: a join is handled before a heartbeat or leave that was queued after it
-        let transition = tokio::select! {
-            biased;
-            e = join.recv() => match e { Some(e) => d.on_join(&e), None => break },
-            e = leave.recv() => match e { Some(e) => d.on_leave(&e), None => break },
-            e = hb.recv() => match e { Some(e) => d.on_heartbeat(&e), None => break },
-            e = worker_hb.recv() => match e { Some(e) => d.on_worker_heartbeat(&e), None => break },
-            e = ready.recv() => match e { Some(e) => d.on_announced(&e, true), None => break },
-            e = shutdown.recv() => match e { Some(e) => d.on_announced(&e, false), None => break },
+    let mut queue = EventQueue::new(BACKLOG);
+    let exact = SubscribeOptions::default;
+    let wild = || SubscribeOptions::with_match(MatchPolicy::Wildcard);
+    let mut subs = Vec::new();
+    for (topic, opts, lossy) in [
+        (ON_JOIN, exact(), false),
+        (ON_LEAVE, exact(), false),
+        (ON_HEARTBEAT, exact(), true),
+        (ON_WORKER_HEARTBEAT, exact(), true),
+        (ON_READY, wild(), false),
+        (ON_SHUTDOWN, wild(), false),
+    ] {
+        let sub = d
+            .ingest
+            .subscribe_queued(topic, opts, &queue, lossy)
+            .await
+            .map_err(|e| MasterError::Internal(format!("subscribe {topic}: {e}")))?;
+        subs.push((sub.id(), topic, sub));
+    }
+    queue.seal();
+    let mut reported = Dropped::default();
+    while let Some(e) = queue.recv().await {
+        let topic = subs
+            .iter()
+            .find(|(id, _, _)| *id == e.subscription)
+            .map(|(_, t, _)| *t);
+        let transition = match topic {
+            Some(ON_JOIN) => d.on_join(&e),
+            Some(ON_LEAVE) => d.on_leave(&e),
+            Some(ON_HEARTBEAT) => d.on_heartbeat(&e),
+            Some(ON_WORKER_HEARTBEAT) => d.on_worker_heartbeat(&e),
+            Some(ON_READY) => d.on_announced(&e, true),
+            Some(ON_SHUTDOWN) => d.on_announced(&e, false),
+            _ => None,
         };
         if let Some(t) = transition {
             d.announce(t).await;
         }
+        reported.check(&queue);
     }
     Ok(())
+}
+
+/// Rate-limited reporting of heartbeats dropped because the controller fell behind.
+#[derive(Default)]
+struct Dropped {
+    count: u64,
+    at: Option<std::time::Instant>,
+}
+
+impl Dropped {
+    fn check(&mut self, queue: &EventQueue) {
+        let now = queue.dropped();
+        if now == self.count || self.at.is_some_and(|t| t.elapsed().as_secs() < 10) {
+            return;
+        }
+        warn!(
+            dropped = now - self.count,
+            backlog = queue.len(),
+            "controller behind: heartbeats dropped before handling (node state is unaffected)"
+        );
+        self.count = now;
+        self.at = Some(std::time::Instant::now());
+    }
 }
 
 impl Driver {
@@ -145,16 +176,18 @@ impl Driver {
     fn on_heartbeat(&self, e: &Event) -> Option<Transition> {
         let received = crate::util::now_ns();
         let checked = self.check_heartbeat(e).and_then(|b| {
-            let log = super::hblog::node_record(self.mrealm_oid, &b, e, received)?;
+            let log = super::hblog::node_record(self.mrealm_oid, &b, &e.args, received)?;
             Ok((b, log))
         });
+        let ack = self.durable_ack(e);
         match checked {
             Ok((b, log)) => {
-                self.history.submit(Record::Node(log));
+                self.history.submit_acked(Record::Node(log), ack);
                 self.map()
                     .heartbeat(b.oid, &b.authid, b.seq, b.time, b.workers)
             }
             Err(reason) => {
+                refuse(ack, &reason);
                 warn!(%reason, publisher = ?e.details.get("publisher_authid"), "heartbeat dropped");
                 None
             }
@@ -163,58 +196,47 @@ impl Driver {
 
     /// A worker heartbeat `[authid, worker_id, hb]`: checked, then queued for the history.
     fn on_worker_heartbeat(&self, e: &Event) -> Option<Transition> {
+        let ack = self.durable_ack(e);
         match self.check_worker_heartbeat(e, crate::util::now_ns()) {
             Ok(log) => {
-                self.history.submit(Record::Worker(log));
+                self.history.submit_acked(Record::Worker(log), ack);
             }
             Err(reason) => {
+                refuse(ack, &reason);
                 warn!(%reason, publisher = ?e.details.get("publisher_authid"), "worker heartbeat dropped");
             }
         }
         None
     }
 
+    /// Durable-acknowledge mode: the PUBLISHED waiting for this heartbeat, if any.
+    fn durable_ack(&self, e: &Event) -> Option<Ack> {
+        if !self.master.config.durable_heartbeats {
+            return None;
+        }
+        self.master
+            .heartbeat_acks(self.mrealm_oid)?
+            .take(e.publication)
+    }
+
     fn check_heartbeat(&self, e: &Event) -> std::result::Result<Beat, String> {
-        let authid = e
-            .args
-            .first()
-            .and_then(Value::as_str)
-            .ok_or("args[0] (node authid) must be a string")?;
-        let hb = e
-            .args
-            .get(1)
-            .and_then(Value::as_dict)
-            .ok_or("args[1] (heartbeat) must be a dict")?;
+        let hb = super::hbcheck::validate_heartbeat(&e.args)?;
         let publisher = e
             .details
             .get("publisher")
             .and_then(Value::as_u64)
             .ok_or("publisher not disclosed")?;
+        let authid = &hb.authid;
         let oid = self.map().session_is(publisher, authid).ok_or_else(|| {
             format!("publisher session {publisher} is not a session of node \"{authid}\"")
         })?;
-        let seq = match hb.get("seq") {
-            Some(v) => v.as_u64().ok_or("'seq' must be a non-negative integer")?,
-            None => 0,
-        };
-        let time = match hb.get("timestamp") {
-            Some(v) => v
-                .as_u64()
-                .ok_or("'timestamp' must be a non-negative integer (ns)")?,
-            None => crate::util::now_ns(),
-        };
-        let workers = match hb.get("workers") {
-            None | Some(Value::Null) => BTreeMap::new(),
-            Some(Value::Dict(w)) => worker_counts(w)?,
-            Some(_) => return Err("'workers' must be a dict of counts".into()),
-        };
-        debug!(%authid, seq, "heartbeat");
+        debug!(authid = %hb.authid, seq = hb.seq, "heartbeat");
         Ok(Beat {
             oid,
-            authid: authid.to_owned(),
-            seq,
-            time,
-            workers,
+            authid: hb.authid,
+            seq: hb.seq,
+            time: hb.timestamp.unwrap_or_else(crate::util::now_ns),
+            workers: hb.workers,
         })
     }
 
@@ -239,13 +261,9 @@ impl Driver {
     }
 }
 
-/// `workers` of a heartbeat: worker type → count.
-pub(crate) fn worker_counts(w: &Dict) -> std::result::Result<BTreeMap<String, u64>, String> {
-    w.iter()
-        .map(|(k, v)| {
-            v.as_u64()
-                .map(|n| (k.clone(), n))
-                .ok_or_else(|| format!("workers['{k}'] must be a count"))
-        })
-        .collect()
+/// Answers a durable acknowledge of an invalid heartbeat with an ERROR.
+fn refuse(ack: Option<Ack>, reason: &str) {
+    if let Some(a) = ack {
+        let _ = a.send(Err(refused(INVALID, reason)));
+    }
 }

@@ -160,9 +160,8 @@ fn f64_of(j: &Json) -> Option<f64> {
 }
 
 /// The `MNodeLog` record of a checked node heartbeat `[authid, hb]`, received at `received`.
-pub(crate) fn node_record(mrealm: Uuid, b: &Beat, e: &Event, received: u64) -> Check<NodeLog> {
-    let hb = e
-        .args
+pub(crate) fn node_record(mrealm: Uuid, b: &Beat, args: &[Value], received: u64) -> Check<NodeLog> {
+    let hb = args
         .get(1)
         .and_then(Value::as_dict)
         .ok_or("args[1] must be a dict")?;
@@ -221,12 +220,7 @@ pub(crate) fn node_record(mrealm: Uuid, b: &Beat, e: &Event, received: u64) -> C
 impl Driver {
     /// Checks a worker heartbeat `[node_authid, worker_id, hb]` and builds its record.
     pub(crate) fn check_worker_heartbeat(&self, e: &Event, received: u64) -> Check<WorkerLog> {
-        let authid = e.args.first().and_then(Value::as_str);
-        let authid = authid.ok_or("args[0] (node authid) must be a string")?;
-        let worker = e.args.get(1).and_then(Value::as_str);
-        let worker = worker.ok_or("args[1] (worker id) must be a string")?;
-        let hb = e.args.get(2).and_then(Value::as_dict);
-        let hb = hb.ok_or("args[2] (heartbeat) must be a dict")?;
+        let (authid, worker, hb) = super::hbcheck::worker_args(&e.args)?;
         let publisher = e.details.get("publisher").and_then(Value::as_u64);
         let publisher = publisher.ok_or("publisher not disclosed")?;
         let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
@@ -239,7 +233,7 @@ impl Driver {
 }
 
 /// The `MWorkerLog` record of a worker heartbeat.
-fn worker_record(
+pub(super) fn worker_record(
     mrealm: Uuid,
     node: Uuid,
     worker: &str,

@@ -1,22 +1,32 @@
 //! The heartbeat history writer of one management realm controller.
 //!
-//! Checked node and worker heartbeats are handed to [`Writer::submit`], which never waits: it
+//! Checked node and worker heartbeats are handed to [`Writer::submit_acked`], which never waits: it
 //! puts the record on a bounded queue ([`QUEUE_CAPACITY`]) and, when the queue is full, drops it
 //! with a rate-limited warning. One writer task drains the queue and group-commits: after the
 //! first record it collects for up to [`BATCH_WINDOW`] or [`BATCH_MAX`] records, then writes the
 //! batch in one redb transaction on the blocking pool, so neither the controller's event loop
 //! nor its procedures ever wait for the disk. A second task applies retention
 //! (`log_retention`, `aggregate_retention`) every [`RETENTION_EVERY`].
+//!
+//! Durable-acknowledge mode (`durable_heartbeats`): the [`AckRegistry`] is installed as the
+//! management realm's publish acknowledge gate, so an acknowledged heartbeat PUBLISH gets its
+//! PUBLISHED only once the batch holding its record is committed. Such a record never waits on a
+//! full queue and is never dropped silently: the publisher gets an ERROR
+//! ([`NOT_STORED`]) instead, as it does when the heartbeat is invalid ([`INVALID`]).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use store::{NodeLog, Store, WorkerLog};
 use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 use uuid::Uuid;
+use wamp_router::broker::{AckFuture, AckRefused, PublishAckGate};
+use wamp_router::session::SessionInfo;
 
 use crate::util::now_ns;
 
@@ -31,10 +41,73 @@ pub(crate) const RETENTION_EVERY: Duration = Duration::from_secs(600);
 /// Least time between two "queue full" warnings.
 const WARN_EVERY: Duration = Duration::from_secs(5);
 
+/// Longest a durable acknowledge waits for the controller and the disk.
+pub(crate) const ACK_TIMEOUT: Duration = Duration::from_secs(10);
+/// The ERROR of a durable heartbeat publish that was not stored.
+pub(crate) const NOT_STORED: &str = "crossbar.error.heartbeat_not_stored";
+/// The ERROR of a durable heartbeat publish that failed the checks.
+pub(crate) const INVALID: &str = "wamp.error.invalid_argument";
+/// The topics whose acknowledged publications are gated in durable mode.
+const GATED: [&str; 2] = [
+    "crossbarfabriccenter.node.on_heartbeat",
+    "crossbarfabriccenter.node.on_worker_heartbeat",
+];
+
 /// One heartbeat to store.
 pub(crate) enum Record {
     Node(NodeLog),
     Worker(WorkerLog),
+}
+
+/// Completes a durable acknowledge: `Ok` sends PUBLISHED, `Err` an ERROR.
+pub(crate) type Ack = oneshot::Sender<Result<(), AckRefused>>;
+
+/// A refusal with the error URI and message.
+pub(crate) fn refused(error: &str, message: impl Into<String>) -> AckRefused {
+    AckRefused {
+        error: error.into(),
+        message: message.into(),
+    }
+}
+
+/// Durable-acknowledge mode: the PUBLISHEDs waiting for their heartbeat to be committed, by
+/// publication id. The gate registers one; the controller's event handler takes it and hands it
+/// to the writer with the record.
+#[derive(Default)]
+pub(crate) struct AckRegistry {
+    pending: Arc<Mutex<HashMap<u64, Ack>>>,
+}
+
+impl AckRegistry {
+    /// The acknowledge waiting for `publication`, if its publisher asked for one.
+    pub(crate) fn take(&self, publication: u64) -> Option<Ack> {
+        lock(&self.pending).remove(&publication)
+    }
+}
+
+impl PublishAckGate for AckRegistry {
+    fn gate(&self, _: &SessionInfo, topic: &str, publication: u64) -> Option<AckFuture> {
+        if !GATED.contains(&topic) {
+            return None;
+        }
+        let (tx, rx) = oneshot::channel();
+        lock(&self.pending).insert(publication, tx);
+        let pending = self.pending.clone();
+        Some(Box::pin(async move {
+            match tokio::time::timeout(ACK_TIMEOUT, rx).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(_)) => Err(refused(NOT_STORED, "heartbeat writer stopped")),
+                Err(_) => {
+                    lock(&pending).remove(&publication);
+                    Err(refused(NOT_STORED, "heartbeat not stored in time"))
+                }
+            }
+        }))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// How long raw records and aggregates are kept.
@@ -46,7 +119,7 @@ pub(crate) struct Retention {
 
 /// The sending side of the history queue.
 pub(crate) struct Writer {
-    tx: mpsc::Sender<Record>,
+    tx: mpsc::Sender<(Record, Option<Ack>)>,
     dropped: AtomicU64,
     last_warn: Mutex<Option<Instant>>,
 }
@@ -72,23 +145,29 @@ impl Writer {
     }
 
     /// Queues a record without waiting; a full queue drops it. Returns whether it was queued.
+    #[cfg(test)]
     pub(crate) fn submit(&self, rec: Record) -> bool {
-        match self.tx.try_send(rec) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
-                self.dropped_one("heartbeat history queue full: heartbeat not stored");
-                false
-            }
-            Err(TrySendError::Closed(_)) => {
-                self.dropped_one("heartbeat history writer stopped: heartbeat not stored");
-                false
-            }
+        self.submit_acked(rec, None)
+    }
+
+    /// Like [`Writer::submit`]; `ack` is completed once the record is committed, or with an
+    /// ERROR at once if the record cannot be queued.
+    pub(crate) fn submit_acked(&self, rec: Record, ack: Option<Ack>) -> bool {
+        let (what, ack) = match self.tx.try_send((rec, ack)) {
+            Ok(()) => return true,
+            Err(TrySendError::Full((_, ack))) => ("heartbeat history queue full", ack),
+            Err(TrySendError::Closed((_, ack))) => ("heartbeat history writer stopped", ack),
+        };
+        self.dropped_one(&format!("{what}: heartbeat not stored"));
+        if let Some(a) = ack {
+            let _ = a.send(Err(refused(NOT_STORED, what)));
         }
+        false
     }
 
     fn dropped_one(&self, what: &str) {
         let total = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut last = self.last_warn.lock().unwrap_or_else(|e| e.into_inner());
+        let mut last = lock(&self.last_warn);
         if last.is_none_or(|t| t.elapsed() >= WARN_EVERY) {
             *last = Some(Instant::now());
             warn!(dropped_total = total, capacity = QUEUE_CAPACITY, "{what}");
@@ -104,7 +183,7 @@ impl Writer {
 
 /// Collects a batch: waits for one record, then takes more for up to [`BATCH_WINDOW`].
 /// Returns `false` once the queue is closed and drained.
-async fn next_batch(rx: &mut mpsc::Receiver<Record>, batch: &mut Vec<Record>) -> bool {
+async fn next_batch(rx: &mut mpsc::Receiver<Queued>, batch: &mut Vec<Queued>) -> bool {
     if rx.recv_many(batch, BATCH_MAX).await == 0 {
         return false;
     }
@@ -119,31 +198,44 @@ async fn next_batch(rx: &mut mpsc::Receiver<Record>, batch: &mut Vec<Record>) ->
     true
 }
 
-async fn write_loop(store: Arc<Store>, mut rx: mpsc::Receiver<Record>) {
+/// A queued record and its durable acknowledge.
+type Queued = (Record, Option<Ack>);
+
+async fn write_loop(store: Arc<Store>, mut rx: mpsc::Receiver<Queued>) {
     loop {
         let mut batch = Vec::with_capacity(BATCH_MAX);
         if !next_batch(&mut rx, &mut batch).await {
             return;
         }
-        let (mut nodes, mut workers) = (Vec::new(), Vec::new());
-        for r in batch {
+        let (mut nodes, mut workers, mut acks) = (Vec::new(), Vec::new(), Vec::new());
+        for (r, ack) in batch {
             match r {
                 Record::Node(n) => nodes.push(n),
                 Record::Worker(w) => workers.push(w),
             }
+            acks.extend(ack);
         }
         let count = nodes.len() + workers.len();
         let store = store.clone();
         let started = Instant::now();
         let done = tokio::task::spawn_blocking(move || store.append_logs(&nodes, &workers)).await;
-        match done {
-            Ok(Ok(())) => debug!(
-                count,
-                ms = started.elapsed().as_millis() as u64,
-                "heartbeats stored"
-            ),
-            Ok(Err(e)) => warn!(count, error = %e, "cannot store heartbeats"),
-            Err(e) => warn!(count, error = %e, "heartbeat writer failed"),
+        let outcome = match done {
+            Ok(Ok(())) => {
+                let ms = started.elapsed().as_millis() as u64;
+                debug!(count, ms, "heartbeats stored");
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                warn!(count, error = %e, "cannot store heartbeats");
+                Err(refused(NOT_STORED, format!("cannot store heartbeats: {e}")))
+            }
+            Err(e) => {
+                warn!(count, error = %e, "heartbeat writer failed");
+                Err(refused(NOT_STORED, "heartbeat writer failed"))
+            }
+        };
+        for a in acks {
+            let _ = a.send(outcome.clone());
         }
     }
 }

@@ -13,8 +13,9 @@
 mod api;
 mod check;
 mod events;
+pub mod hbcheck;
 mod hblog;
-mod heartbeats;
+pub(crate) mod heartbeats;
 mod history;
 pub(crate) mod nodes;
 mod remote;
@@ -48,6 +49,8 @@ pub(crate) struct Controller {
     session: Session,
     ingest: Session,
     tasks: Vec<JoinHandle<()>>,
+    /// The event loop: ends by itself once `ingest` is closed and its backlog handled.
+    events: JoinHandle<()>,
     /// The heartbeat writer: ends once the tasks holding its queue are gone and it is drained.
     flush: JoinHandle<()>,
 }
@@ -101,16 +104,29 @@ impl Controller {
                 tracing::error!(error = %e, "management realm controller event loop failed");
             }
         });
-        let tasks = vec![retention, ticker, checker, events, republisher, tracer];
+        let tasks = vec![retention, ticker, checker, republisher, tracer];
         Ok(Controller {
             session,
             ingest,
             tasks,
+            events,
             flush,
         })
     }
 
     pub(crate) async fn stop(self) {
+        // Close the ingest session first: the event loop still handles the events delivered
+        // before (acknowledged heartbeats reach the writer), then ends by itself.
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.ingest.leave()).await;
+        let mut events = self.events;
+        if tokio::time::timeout(Duration::from_secs(3), &mut events)
+            .await
+            .is_err()
+        {
+            tracing::warn!("controller event backlog not handled within 3 s");
+            events.abort();
+            let _ = events.await;
+        }
         for t in &self.tasks {
             t.abort();
         }
@@ -125,7 +141,6 @@ impl Controller {
             tracing::warn!("heartbeat history not flushed within 5 s");
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), self.session.leave()).await;
-        let _ = tokio::time::timeout(Duration::from_secs(1), self.ingest.leave()).await;
     }
 }
 

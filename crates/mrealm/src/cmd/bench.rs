@@ -5,11 +5,25 @@
 //! publisher). Each scenario warms up, then measures for a fixed time; see `rpc` and `pubsub`.
 //! The measuring window is driven by a shared [`Clock`]; `report` prints and serializes results.
 //! With `--router-pid` the router's CPU time over the window is read from `/proc/<pid>/stat`.
+//!
+//! The master benchmarks (`mgmt`, `idle`, `ingest`, `scale`, `liveness`) measure a running
+//! master given by `--url`, `--master-pid` and `--superuser-key` (`target`), with simulated
+//! nodes from `mrealm_sim` (`fleet`) and CPU/RSS of the master's process tree (`proc`);
+//! `bench/master-vs-crossbar.sh` runs them against mrealm and the Python master side by side.
 
 mod cpu;
+mod fleet;
+mod idle;
+mod ingest;
+mod liveness;
+mod mgmt;
+mod proc;
 mod pubsub;
 mod report;
 mod rpc;
+mod scale;
+mod soak;
+mod target;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -34,6 +48,35 @@ enum BenchTarget {
     ///
     /// Example: mrealm bench router --url ws://127.0.0.1:8080/ws --realm realm1 --json out.json
     Router(RouterBenchArgs),
+    /// Management call cost on a master: get_node, get_nodes, get_status latency and master
+    /// CPU per call, sequential and pipelined.
+    ///
+    /// Example: mrealm bench mgmt --url ws://127.0.0.1:9000/ws --superuser-key default.priv --master-pid 1234
+    Mgmt(mgmt::MgmtArgs),
+    /// A master's idle RSS and CPU over a window, with 0 or N simulated nodes connected.
+    ///
+    /// Example: mrealm bench idle --url ws://127.0.0.1:9000/ws --superuser-key default.priv --master-pid 1234 --window 60
+    Idle(idle::IdleArgs),
+    /// Heartbeat ingest: step a simulated fleet's heartbeat rate up until the master stores
+    /// (or processes) fewer than were sent; get_node p99 meanwhile.
+    ///
+    /// Example: mrealm bench ingest --url ws://127.0.0.1:9000/ws --superuser-key default.priv --nodes 1000 --periods-ms 1000,100,20,10
+    Ingest(ingest::IngestArgs),
+    /// Scale: N simulated nodes connected over WebSocket; time until all online, master RSS
+    /// per node, nodes and registrations the master holds.
+    ///
+    /// Example: mrealm bench scale --url ws://127.0.0.1:9000/ws --superuser-key default.priv --master-pid 1234 --nodes 1000,5000
+    Scale(scale::ScaleArgs),
+    /// Liveness: kill / stop / freeze / re-join of simulated nodes until on_node_shutdown /
+    /// on_node_ready on the management realm.
+    ///
+    /// Example: mrealm bench liveness --url ws://127.0.0.1:9000/ws --superuser-key default.priv
+    Liveness(liveness::LivenessArgs),
+    /// Soak: a master of its own under a churning simulated fleet for --duration; RSS and open
+    /// FDs flat, log clean, every node back online, heartbeats stored (docs/operations.md).
+    ///
+    /// Example: mrealm bench soak --duration 1h --nodes 10000 --churn 0.01
+    Soak(soak::SoakArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -95,6 +138,12 @@ fn parse_serializer(s: &str) -> Result<Serializer, String> {
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.target {
         BenchTarget::Router(args) => run_router(args).await,
+        BenchTarget::Mgmt(args) => mgmt::run(args).await,
+        BenchTarget::Idle(args) => idle::run(args).await,
+        BenchTarget::Ingest(args) => ingest::run(args).await,
+        BenchTarget::Scale(args) => scale::run(args).await,
+        BenchTarget::Liveness(args) => liveness::run(args).await,
+        BenchTarget::Soak(args) => soak::run(args).await,
     }
 }
 

@@ -10,5 +10,6 @@ pub mod logs;
 pub mod master;
 pub mod node;
 pub mod router;
+pub mod sim;
 pub mod trace;
 pub mod watch;

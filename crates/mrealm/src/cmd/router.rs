@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::Args;
 use tokio::net::TcpListener;
 use wamp_router::auth::{RealmAuth, StaticAuth};
-use wamp_router::{Permission, RealmConfig, Role, Router, RouterConfig, TlsConfig};
+use wamp_router::{Permission, RealmConfig, Role, Router, RouterConfig, SessionLimits, TlsConfig};
 
 #[derive(Debug, Args)]
 pub struct RouterArgs {
@@ -49,6 +49,53 @@ pub struct RouterArgs {
     /// (`key.pub`, `default.pub`); role default `user`; repeatable.
     #[arg(long = "cryptosign", value_name = "KEY:AUTHID[:ROLE]")]
     pub cryptosign: Vec<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Resource limits (see docs/hostile-inputs.md, "Limits").
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Connections held at once; more get HTTP 503 (wss: closed).
+    #[arg(long, default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// Connections at once that have not reached WELCOME yet; more get HTTP 503.
+    #[arg(long, default_value_t = 1_000)]
+    pub max_handshakes: usize,
+    /// Seconds for the HTTP upgrade request, and again for HELLO ... WELCOME.
+    #[arg(long, default_value_t = 5.0)]
+    pub handshake_timeout: f64,
+    /// Messages queued for one session before it counts as too slow and is disconnected.
+    #[arg(long, default_value_t = 16 * 1024)]
+    pub queue_len: usize,
+    /// Calls one session may have in flight as caller.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_pending_calls: usize,
+    /// Invocations one callee may have in flight.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_pending_invocations: usize,
+    /// Registrations per session.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_registrations: usize,
+    /// Subscriptions per session.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_subscriptions: usize,
+}
+
+impl LimitArgs {
+    /// Applies the limits to a router configuration.
+    fn apply(&self, c: &mut RouterConfig) {
+        c.max_connections = self.max_connections;
+        c.max_handshakes = self.max_handshakes;
+        c.handshake_timeout = Duration::from_secs_f64(self.handshake_timeout.max(0.1));
+        c.queue_len = self.queue_len.max(1);
+        c.session_limits = SessionLimits {
+            max_pending_calls: self.max_pending_calls,
+            max_pending_invocations: self.max_pending_invocations,
+            max_registrations: self.max_registrations,
+            max_subscriptions: self.max_subscriptions,
+        };
+    }
 }
 
 /// Every role of the standalone router may do everything, and discloses the caller and
@@ -113,13 +160,14 @@ pub async fn run(args: RouterArgs) -> anyhow::Result<()> {
     } else {
         365.0 * 86400.0
     };
-    let config = RouterConfig {
+    let mut config = RouterConfig {
         path: args.path.clone(),
         max_message_size: args.max_message_size,
         ping_interval: Duration::from_secs_f64(ping_interval),
         ping_timeout: Duration::from_secs_f64(args.ping_timeout.max(0.1)),
         ..RouterConfig::default()
     };
+    args.limits.apply(&mut config);
     let router = Router::new(config);
     let (auth, roles) = static_auth(&args)?;
     for name in &args.realms {

@@ -2,7 +2,7 @@
 //! time by the caller), choosing the WAMP subprotocol, and the answers that are not an upgrade.
 
 use tokio::io::AsyncRead;
-use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use wamp_proto::Serializer;
 
@@ -44,7 +44,9 @@ pub async fn read_head<S: AsyncRead + Unpin>(
 ) -> std::io::Result<Option<RequestHead>> {
     let mut raw = Vec::with_capacity(1024);
     loop {
-        let n = r.read_until(b'\n', &mut raw).await?;
+        // at most one byte past the limit, even if the peer never sends a newline
+        let room = (MAX_HEAD + 1 - raw.len()) as u64;
+        let n = (&mut *r).take(room).read_until(b'\n', &mut raw).await?;
         if n == 0 {
             return Ok(None);
         }
@@ -128,4 +130,32 @@ pub async fn respond<W: AsyncWrite + Unpin>(
     );
     w.write_all(resp.as_bytes()).await?;
     w.flush().await
+}
+
+/// Refuses a connection over the router's connection limits: a plain one gets `503 Service
+/// Unavailable` (without waiting for its request), a TLS one is closed. The unread request is
+/// drained briefly so that closing does not reset the connection before the peer reads the 503.
+pub async fn refuse_busy(mut stream: tokio::net::TcpStream, plain: bool) {
+    use tokio::io::AsyncReadExt;
+    if plain {
+        let body = "connection limit reached, try again later\n";
+        let resp = format!(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+             Retry-After: 1\r\nConnection: close\r\nServer: mrealm\r\n\r\n{body}",
+            body.len()
+        );
+        if stream.write_all(resp.as_bytes()).await.is_err() {
+            return;
+        }
+        let _ = stream.shutdown().await;
+    }
+    let mut sink = [0u8; 4096];
+    let drain = async {
+        while let Ok(n) = stream.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(500), drain).await;
 }

@@ -23,11 +23,12 @@ use wamp_proto::{dict, Serializer, Value};
 
 use crate::driver::{Driver, Flow};
 use crate::error::Abort;
+use crate::limits::{self, Admission};
 use crate::outgoing::{OutTx, Outgoing};
 use crate::transport::http;
 use crate::Router;
 
-type Ws<S> = WebSocketStream<BufReader<S>>;
+type Ws<S> = WebSocketStream<S>;
 
 /// Serves one accepted connection until it closes.
 pub async fn serve_connection<S>(
@@ -35,11 +36,13 @@ pub async fn serve_connection<S>(
     stream: S,
     peer: SocketAddr,
     tls_unique: Option<Vec<u8>>,
+    admission: Admission,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let cfg = router.config().clone();
-    let mut io = BufReader::new(stream);
+    // Only the HTTP head goes through this buffer; it is dropped once the upgrade is done.
+    let mut io = BufReader::with_capacity(HEAD_BUFFER, stream);
     let head = match timeout(cfg.handshake_timeout, http::read_head(&mut io)).await {
         Ok(Ok(Some(head))) => head,
         Ok(Ok(None)) => return,
@@ -83,7 +86,11 @@ pub async fn serve_connection<S>(
         .max_frame_size(Some(cfg.max_message_size))
         // tungstenite zero-fills its read buffer up to this size before each read: keep it small
         .read_buffer_size(READ_BUFFER);
-    let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_cfg)).await;
+    // Bytes the client pipelined after its request head go to the WebSocket codec.
+    let early = io.buffer().to_vec();
+    let ws =
+        WebSocketStream::from_partially_read(io.into_inner(), early, Role::Server, Some(ws_cfg))
+            .await;
     let headers = head
         .headers
         .iter()
@@ -98,7 +105,7 @@ pub async fn serve_connection<S>(
         "http_headers_received" => Value::Dict(headers.collect()),
     };
     let span = info_span!("ws", %peer, serializer = ser.subprotocol());
-    run(router, ws, ser, transport, tls_unique)
+    run(router, ws, ser, transport, tls_unique, admission)
         .instrument(span)
         .await;
 }
@@ -156,6 +163,7 @@ async fn run<S>(
     ser: Serializer,
     transport: wamp_proto::Dict,
     tls_unique: Option<Vec<u8>>,
+    mut admission: Admission,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -184,60 +192,94 @@ async fn run<S>(
         .in_current_span(),
     );
     let mut driver = Driver::new(router, out, transport, tls_unique);
-    read_loop(stream, ser, &mut driver, &pongs, &writer_done).await;
+    let join_by = Instant::now() + cfg.handshake_timeout;
+    let mut reader = Reader {
+        driver: &mut driver,
+        ser,
+        pongs: &pongs,
+        writer_done: &writer_done,
+        admission: &mut admission,
+        join_by,
+    };
+    reader.run(stream).await;
     driver.closed();
     drop(driver);
     let _ = wtask.await;
 }
 
-async fn read_loop<S>(
-    mut stream: SplitStream<Ws<S>>,
+/// The reading side of one connection.
+struct Reader<'a> {
+    driver: &'a mut Driver,
     ser: Serializer,
-    driver: &mut Driver,
-    pongs: &AtomicU64,
-    writer_done: &Notify,
-) where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    loop {
-        let frame = tokio::select! {
-            f = stream.next() => f,
-            _ = writer_done.notified() => return,
-        };
-        let data: Bytes = match frame {
-            Some(Ok(WsMessage::Binary(b))) => b,
-            Some(Ok(WsMessage::Text(t))) => Bytes::from(t),
-            Some(Ok(WsMessage::Pong(p))) => {
-                let n = p.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
-                pongs.fetch_max(n, Ordering::Relaxed);
-                continue;
-            }
-            Some(Ok(WsMessage::Ping(_) | WsMessage::Frame(_))) => continue,
-            Some(Ok(WsMessage::Close(_))) | None => return,
-            Some(Err(WsError::Capacity(e))) => {
-                driver.abort(Abort::new(
-                    wamp_proto::wamp_errors::PAYLOAD_SIZE_EXCEEDED,
-                    format!("message too large: {e}"),
-                ));
-                return wait_writer(writer_done).await;
-            }
-            Some(Err(e)) => {
-                debug!(error = %e, "WebSocket read failed");
-                return;
-            }
-        };
-        let msgs = match ser.decode(&data) {
-            Ok(m) => m,
-            Err(e) => {
-                driver.abort(Abort::protocol(e.to_string()));
-                return wait_writer(writer_done).await;
-            }
-        };
-        for msg in msgs {
-            if driver.handle(msg) == Flow::Close {
-                return wait_writer(writer_done).await;
+    pongs: &'a AtomicU64,
+    writer_done: &'a Notify,
+    admission: &'a mut Admission,
+    /// The session must be welcomed by then (slow-loris protection).
+    join_by: Instant,
+}
+
+impl Reader<'_> {
+    async fn run<S>(&mut self, mut stream: SplitStream<Ws<S>>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        loop {
+            let in_handshake = self.admission.in_handshake();
+            let frame = tokio::select! {
+                f = stream.next() => f,
+                _ = self.writer_done.notified() => return,
+                _ = sleep_until(self.join_by), if in_handshake => {
+                    warn!("no WELCOME within the handshake timeout: aborting");
+                    self.driver.abort(Abort::new(
+                        limits::HANDSHAKE_TIMEOUT,
+                        "the opening handshake (HELLO ... WELCOME) took too long",
+                    ));
+                    return wait_writer(self.writer_done).await;
+                }
+            };
+            let data: Bytes = match frame {
+                Some(Ok(WsMessage::Binary(b))) => b,
+                Some(Ok(WsMessage::Text(t))) => Bytes::from(t),
+                Some(Ok(WsMessage::Pong(p))) => {
+                    let n = p.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
+                    self.pongs.fetch_max(n, Ordering::Relaxed);
+                    continue;
+                }
+                Some(Ok(WsMessage::Ping(_) | WsMessage::Frame(_))) => continue,
+                Some(Ok(WsMessage::Close(_))) | None => return,
+                Some(Err(WsError::Capacity(e))) => {
+                    self.driver.abort(Abort::new(
+                        wamp_proto::wamp_errors::PAYLOAD_SIZE_EXCEEDED,
+                        format!("message too large: {e}"),
+                    ));
+                    return wait_writer(self.writer_done).await;
+                }
+                Some(Err(e)) => {
+                    debug!(error = %e, "WebSocket read failed");
+                    return;
+                }
+            };
+            if self.handle(&data) == Flow::Close {
+                return wait_writer(self.writer_done).await;
             }
         }
+    }
+
+    /// Decodes and handles one WebSocket message (several WAMP messages when batched).
+    fn handle(&mut self, data: &[u8]) -> Flow {
+        let msgs = match self.ser.decode(data) {
+            Ok(m) => m,
+            Err(e) => return self.driver.abort(Abort::protocol(e.to_string())),
+        };
+        for msg in msgs {
+            if self.driver.handle(msg) == Flow::Close {
+                return Flow::Close;
+            }
+        }
+        if self.admission.in_handshake() && self.driver.session_id().is_some() {
+            self.admission.handshake_done();
+        }
+        Flow::Continue
     }
 }
 
@@ -256,8 +298,16 @@ struct Writer<S: AsyncRead + AsyncWrite + Unpin> {
     ping_timeout: Duration,
 }
 
-/// The WebSocket read buffer (tungstenite's default of 128 KiB costs a large memset per read).
-const READ_BUFFER: usize = 16 * 1024;
+/// The WebSocket read buffer, kept for the whole connection (tungstenite's default of 128 KiB
+/// costs a large memset per read and 128 KiB per idle connection). A larger message makes
+/// tungstenite reserve room for exactly that frame, so this only bounds bytes per read.
+const READ_BUFFER: usize = 4 * 1024;
+
+/// The buffer for the HTTP request head (a larger head just takes more reads).
+const HEAD_BUFFER: usize = 2 * 1024;
+
+/// How long the final Close frame may take to go out.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// Most bytes packed into one batched WebSocket message.
 const BATCH_BYTES: usize = 64 * 1024;
@@ -273,10 +323,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
             tokio::select! {
                 item = self.rx.recv() => {
                     let Some(item) = item else { break };
-                    match self.write(item).await {
-                        Ok(true) => {}
-                        Ok(false) => break,
-                        Err(e) => { debug!(error = %e, "WebSocket write failed"); return; }
+                    // A peer that stops reading blocks the write (and so the ping checks
+                    // below): bound it by the ping deadline.
+                    let stall = self.ping_interval + self.ping_timeout;
+                    match timeout(stall, self.write(item)).await {
+                        Ok(Ok(true)) => {}
+                        Ok(Ok(false)) => break,
+                        Ok(Err(e)) => { debug!(error = %e, "WebSocket write failed"); return; }
+                        Err(_) => { warn!("peer stopped reading (write stalled): closing"); return; }
                     }
                 }
                 _ = self.closer.notified() => break,
@@ -284,7 +338,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
                     pings += 1;
                     next_ping += self.ping_interval;
                     deadline.get_or_insert((Instant::now() + self.ping_timeout, pings));
-                    if self.sink.send(WsMessage::Ping(Bytes::copy_from_slice(&pings.to_be_bytes()))).await.is_err() { return; }
+                    let ping = WsMessage::Ping(Bytes::copy_from_slice(&pings.to_be_bytes()));
+                    if !matches!(timeout(self.ping_timeout, self.sink.send(ping)).await, Ok(Ok(()))) { return; }
                 }
                 _ = sleep_until(deadline.map_or_else(Instant::now, |d| d.0)), if deadline.is_some() => {
                     let pongs = self.pongs.load(Ordering::Relaxed);
@@ -301,8 +356,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
             code: CloseCode::Normal,
             reason: Utf8Bytes::from_static(""),
         };
-        let _ = self.sink.send(WsMessage::Close(Some(frame))).await;
-        let _ = self.sink.close().await;
+        // bounded: a peer that does not read must not keep the session alive
+        let _ = timeout(CLOSE_WAIT, async {
+            let _ = self.sink.send(WsMessage::Close(Some(frame))).await;
+            let _ = self.sink.close().await;
+        })
+        .await;
     }
 
     /// Writes one queued item (and, batched, whatever else is ready). `Ok(false)`: close.

@@ -27,7 +27,7 @@ impl Latencies {
     }
 
     /// The `q`-quantile (0..=1) in milliseconds; sorts the samples.
-    fn quantile_ms(&mut self, q: f64) -> Option<f64> {
+    pub(super) fn quantile_ms(&mut self, q: f64) -> Option<f64> {
         if self.micros.is_empty() {
             return None;
         }
