@@ -27,9 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use master_proc::{
-    binary, node_at, node_hb, now_ns, secret, superuser_at, write_config, MasterProc,
-};
+use master_proc::{node_at, node_hb, now_ns, secret, superuser_at, MasterDir, MasterProc};
 use wamp_client::{PublishOptions, RegisterOptions, Session};
 use wamp_proto::{dict, Dict, Value};
 
@@ -414,35 +412,11 @@ fn check_store(db: &Path, superuser: &str) {
     }
 }
 
-struct Run {
-    bin: std::path::PathBuf,
-    dir: tempfile::TempDir,
-    key: std::path::PathBuf,
-}
-
-impl Run {
-    fn new(config: &str) -> Option<Run> {
-        let Some(bin) = binary() else {
-            eprintln!("SKIPPED: target/debug/mrealm missing - run `cargo build -p mrealm` first");
-            return None;
-        };
-        let dir = tempfile::tempdir().expect("tempdir");
-        let key = dir.path().join("default.pub");
-        write_pub(&key, &SUPERUSER, "user", &[("user-id", "unknown".into())]);
-        write_config(&dir.path().join("cb"), config);
-        Some(Run { bin, dir, key })
-    }
-    fn cbdir(&self) -> std::path::PathBuf {
-        self.dir.path().join("cb")
-    }
-    fn start(&self) -> MasterProc {
-        MasterProc::start(&self.bin, &self.cbdir(), &self.key)
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn crash_loop_all_writes() {
-    let Some(run) = Run::new("") else { return };
+    let Some(run) = MasterDir::new("") else {
+        return;
+    };
     let (seed, iters) = (seed(), iterations());
     eprintln!("crash loop: {iters} iterations, MREALM_CRASH_SEED={seed}");
     let mut rng = Rng(seed);
@@ -498,7 +472,7 @@ async fn crash_loop_all_writes() {
 /// heartbeats keep flowing; after the restart every acknowledged heartbeat is stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn durable_heartbeats_survive_sigkill() {
-    let Some(run) = Run::new("durable_heartbeats = true\n") else {
+    let Some(run) = MasterDir::new("durable_heartbeats = true\n") else {
         return;
     };
     let seed = seed();

@@ -11,45 +11,19 @@ mod common;
 mod master_proc;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use master_proc::{binary, node_at, node_hb, secret, superuser_at, write_config, MasterProc};
+use master_proc::{node_at, node_hb, secret, superuser_at, MasterDir, MasterProc};
 use wamp_client::{PublishOptions, RegisterOptions, Session};
 use wamp_proto::{dict, Dict, Value};
 
 const NODES: usize = 4;
 const TRACER: usize = 100;
 const GRACE: Duration = Duration::from_secs(10);
-
-struct Dir {
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-    key: PathBuf,
-}
-
-impl Dir {
-    fn new(config: &str) -> Option<Dir> {
-        let Some(bin) = binary() else {
-            eprintln!("SKIPPED: target/debug/mrealm missing - run `cargo build -p mrealm` first");
-            return None;
-        };
-        let dir = tempfile::tempdir().expect("tempdir");
-        let key = dir.path().join("default.pub");
-        write_pub(&key, &SUPERUSER, "user", &[("user-id", "unknown".into())]);
-        write_config(&dir.path().join("cb"), config);
-        Some(Dir { bin, dir, key })
-    }
-    fn cbdir(&self) -> PathBuf {
-        self.dir.path().join("cb")
-    }
-    fn start(&self) -> MasterProc {
-        MasterProc::start(&self.bin, &self.cbdir(), &self.key)
-    }
-}
 
 /// mrealm `mr1` with nodes n0..n3 and the tracer node; traces `idle` (stopped) and `busy`
 /// (running). Returns the node oids (tracer last).
@@ -146,7 +120,7 @@ async fn snapshot(url: &str) -> (Vec<String>, Vec<Value>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_under_load_drains_and_restarts() {
-    let Some(d) = Dir::new("shutdown_grace = 10\n") else {
+    let Some(d) = MasterDir::new("shutdown_grace = 10\n") else {
         return;
     };
     let mut proc = d.start();
@@ -221,7 +195,7 @@ async fn sigterm_under_load_drains_and_restarts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_past_the_grace_exits_nonzero() {
-    let Some(d) = Dir::new("shutdown_grace = 0\n") else {
+    let Some(d) = MasterDir::new("shutdown_grace = 0\n") else {
         return;
     };
     let mut proc = d.start();
@@ -268,7 +242,7 @@ fn backup(bin: &Path, cbdir: &Path, to: &Path) -> std::process::Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_backup_restores_into_a_fresh_master() {
-    let Some(d) = Dir::new("") else { return };
+    let Some(d) = MasterDir::new("") else { return };
     let mut proc = d.start();
     let oids = populate(&proc.url).await;
     let _tracer = tracer(&proc.url).await;
@@ -300,7 +274,7 @@ async fn offline_backup_restores_into_a_fresh_master() {
 
 #[test]
 fn a_corrupt_database_is_refused_at_start() {
-    let Some(d) = Dir::new("") else { return };
+    let Some(d) = MasterDir::new("") else { return };
     std::fs::write(d.cbdir().join("mrealm.db"), vec![0x5a; 64 * 1024]).expect("garbage");
     let err = match MasterProc::try_start(&d.bin, &d.cbdir(), &d.key) {
         Ok(_) => panic!("the master started on a corrupt database"),

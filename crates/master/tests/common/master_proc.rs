@@ -23,6 +23,41 @@ pub fn binary() -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
+/// A master's directory: a superuser key, `cb/` with an optional `mrealm.toml`, and the
+/// binary to start on it. `None` (the test is skipped, with a message) when the binary is not
+/// built — except under CI (`CI` set), where a missing binary fails the test instead.
+pub struct MasterDir {
+    pub bin: PathBuf,
+    pub dir: tempfile::TempDir,
+    pub key: PathBuf,
+}
+
+impl MasterDir {
+    pub fn new(config: &str) -> Option<MasterDir> {
+        let Some(bin) = binary() else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "target/debug/mrealm missing under CI: scripts/test builds it first"
+            );
+            eprintln!("SKIPPED: target/debug/mrealm missing - run `cargo build -p mrealm` first");
+            return None;
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = dir.path().join("default.pub");
+        crate::common::write_pub(&key, &SUPERUSER, "user", &[("user-id", "unknown".into())]);
+        write_config(&dir.path().join("cb"), config);
+        Some(MasterDir { bin, dir, key })
+    }
+
+    pub fn cbdir(&self) -> PathBuf {
+        self.dir.path().join("cb")
+    }
+
+    pub fn start(&self) -> MasterProc {
+        MasterProc::start(&self.bin, &self.cbdir(), &self.key)
+    }
+}
+
 /// A running `mrealm master start`; SIGKILLed and reaped on drop.
 pub struct MasterProc {
     child: Child,
