@@ -13,6 +13,7 @@ pub mod config;
 mod domain;
 pub mod error;
 mod mrealm;
+pub mod reconcile;
 pub mod roles;
 mod util;
 mod watch;
