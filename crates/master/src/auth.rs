@@ -11,6 +11,9 @@
 //! * other users by key, with their stored roles on the management realm;
 //! * anonymous gets role `public` on a management realm.
 
+use crate::wire::errors::{
+    AUTH_INVALID_PARAMETERS, AUTH_NODE_ALREADY_CONNECTED, AUTH_NODE_UNPAIRED,
+};
 use std::sync::{Arc, Weak};
 
 use serde_json::json;
@@ -96,19 +99,19 @@ impl MasterAuth {
     fn node(&self, req: &HelloRequest<'_>, pubkey: [u8; 32]) -> AuthStep {
         if let Some(realm) = req.realm {
             let msg = format!("Invalid parameters in authentication: a node must not request a realm (got \"{realm}\")");
-            return reject("fabric.auth-failed.invalid-parameters", msg);
+            return reject(AUTH_INVALID_PARAMETERS, msg);
         }
         let node = match self.store.node_by_pubkey(&hex::encode(pubkey)) {
             Ok(Some(n)) if n.is_paired() => n,
             Ok(_) => {
                 let msg =
                     "This node is unpaired. Please pair the node with management realm first.";
-                return reject("fabric.auth-failed.node-unpaired", msg);
+                return reject(AUTH_NODE_UNPAIRED, msg);
             }
             Err(e) => return reject(err::AUTHENTICATION_FAILED, format!("database error: {e}")),
         };
         let (Some(mrealm_oid), Some(authid)) = (node.mrealm_oid, node.authid.clone()) else {
-            return reject("fabric.auth-failed.node-unpaired", "This node is unpaired.");
+            return reject(AUTH_NODE_UNPAIRED, "This node is unpaired.");
         };
         let mrealm = match self.store.get_mrealm(mrealm_oid) {
             Ok(Some(m)) => m,
@@ -129,7 +132,7 @@ impl MasterAuth {
                 "node \"{authid}\" is already connected to management realm \"{}\"",
                 mrealm.name
             );
-            return reject("fabric.auth-failed.node-already-connected", msg);
+            return reject(AUTH_NODE_ALREADY_CONNECTED, msg);
         }
         let mut extra = match node.authextra.clone() {
             Some(serde_json::Value::Object(o)) => serde_json::Value::Object(o),
@@ -155,7 +158,7 @@ impl MasterAuth {
                 let msg = format!(
                     "Invalid parameters in authentication: invalid requested authrole \"{r}\" for realm \"{GLOBAL_REALM}\""
                 );
-                reject("fabric.auth-failed.invalid-parameters", msg)
+                reject(AUTH_INVALID_PARAMETERS, msg)
             }
             None | Some(GLOBAL_REALM) => cryptosign::challenge(
                 req,
@@ -241,7 +244,7 @@ impl MasterAuth {
         }
         match req.authrole {
             Some(r @ ("public" | "node")) => Err(Abort::new(
-                "fabric.auth-failed.invalid-parameters",
+                AUTH_INVALID_PARAMETERS,
                 format!("Invalid parameters in authentication: invalid requested authrole \"{r}\" for realm \"{realm}\""),
             )),
             Some(r) if allowed.contains(&r) => Ok(r.to_owned()),

@@ -34,8 +34,9 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use crate::error::{MasterError, Result};
 
@@ -47,6 +48,10 @@ pub const CONFIG_FILE: &str = "mrealm.toml";
 
 /// Largest period, timeout or retention accepted, in seconds (100 years).
 pub const MAX_SECONDS: f64 = 100.0 * 365.25 * 86_400.0;
+
+/// Shortest period or timeout: a smaller configured value (0 included) means this one, so that no
+/// loop spins.
+pub const MIN_PERIOD: Duration = Duration::from_millis(50);
 
 /// Largest `max_message_size` accepted (the batched framing's 32-bit length).
 pub const MAX_MESSAGE_SIZE: usize = u32::MAX as usize;
@@ -63,26 +68,36 @@ pub struct MasterConfig {
     pub tls_key: Option<PathBuf>,
     pub superuser: Option<PathBuf>,
     pub watch_to_pair: Option<PathBuf>,
-    pub watch_interval: f64,
+    #[serde(deserialize_with = "period")]
+    pub watch_interval: Duration,
     pub fabric_url: Option<String>,
-    pub ping_interval: f64,
-    pub ping_timeout: f64,
+    #[serde(deserialize_with = "period")]
+    pub ping_interval: Duration,
+    #[serde(deserialize_with = "period")]
+    pub ping_timeout: Duration,
     pub max_message_size: usize,
-    pub tick_interval: f64,
-    pub check_interval: f64,
-    pub check_timeout: f64,
-    pub log_retention: f64,
-    pub aggregate_retention: f64,
+    #[serde(deserialize_with = "period")]
+    pub tick_interval: Duration,
+    #[serde(deserialize_with = "period")]
+    pub check_interval: Duration,
+    #[serde(deserialize_with = "period")]
+    pub check_timeout: Duration,
+    #[serde(deserialize_with = "seconds")]
+    pub log_retention: Duration,
+    #[serde(deserialize_with = "seconds")]
+    pub aggregate_retention: Duration,
     /// Durable-acknowledge mode for heartbeats (docs/operations.md).
     pub durable_heartbeats: bool,
     /// Seconds a graceful shutdown may take before the rest is abandoned.
-    pub shutdown_grace: f64,
+    #[serde(deserialize_with = "seconds")]
+    pub shutdown_grace: Duration,
     /// Limits (docs/hostile-inputs.md): connections, handshakes, queue, per-session state.
     pub max_connections: usize,
     pub max_handshakes: usize,
     /// The database's page cache, MiB.
     pub db_cache_mb: usize,
-    pub handshake_timeout: f64,
+    #[serde(deserialize_with = "period")]
+    pub handshake_timeout: Duration,
     pub queue_len: usize,
     pub max_pending_calls: usize,
     pub max_pending_invocations: usize,
@@ -100,22 +115,22 @@ impl Default for MasterConfig {
             tls_key: None,
             superuser: None,
             watch_to_pair: None,
-            watch_interval: 10.0,
+            watch_interval: Duration::from_secs(10),
             fabric_url: None,
-            ping_interval: 10.0,
-            ping_timeout: 5.0,
+            ping_interval: Duration::from_secs(10),
+            ping_timeout: Duration::from_secs(5),
             max_message_size: 1024 * 1024,
-            tick_interval: 5.0,
-            check_interval: 10.0,
-            check_timeout: 5.0,
-            log_retention: 7.0 * 86_400.0,
-            aggregate_retention: 90.0 * 86_400.0,
+            tick_interval: Duration::from_secs(5),
+            check_interval: Duration::from_secs(10),
+            check_timeout: Duration::from_secs(5),
+            log_retention: Duration::from_secs(7 * 86_400),
+            aggregate_retention: Duration::from_secs(90 * 86_400),
             durable_heartbeats: false,
-            shutdown_grace: 10.0,
+            shutdown_grace: Duration::from_secs(10),
             max_connections: 100_000,
             max_handshakes: 1_000,
             db_cache_mb: 64,
-            handshake_timeout: 5.0,
+            handshake_timeout: Duration::from_secs(5),
             queue_len: 16 * 1024,
             max_pending_calls: 10_000,
             max_pending_invocations: 10_000,
@@ -154,29 +169,10 @@ impl MasterConfig {
         Ok(cfg)
     }
 
-    /// Refuses values the master cannot run with: periods and retentions must be finite
-    /// seconds in `[0, MAX_SECONDS]` (so they always convert to a `Duration`), and
-    /// `max_message_size` must be in `1..=MAX_MESSAGE_SIZE`.
+    /// Refuses values the master cannot run with: `max_message_size` must be in
+    /// `1..=MAX_MESSAGE_SIZE` and `db_cache_mb` in `1..=MAX_CACHE_MB`. Durations are checked
+    /// when they are read ([`seconds`], [`period`]).
     pub fn validate(&self) -> Result<()> {
-        let seconds = [
-            ("watch_interval", self.watch_interval),
-            ("ping_interval", self.ping_interval),
-            ("ping_timeout", self.ping_timeout),
-            ("tick_interval", self.tick_interval),
-            ("check_interval", self.check_interval),
-            ("check_timeout", self.check_timeout),
-            ("log_retention", self.log_retention),
-            ("aggregate_retention", self.aggregate_retention),
-            ("handshake_timeout", self.handshake_timeout),
-            ("shutdown_grace", self.shutdown_grace),
-        ];
-        for (name, v) in seconds {
-            if !(0.0..=MAX_SECONDS).contains(&v) {
-                return Err(MasterError::InvalidArgument(format!(
-                    "{name} = {v}: must be seconds in [0, {MAX_SECONDS}]"
-                )));
-            }
-        }
         if !(1..=MAX_MESSAGE_SIZE).contains(&self.max_message_size) {
             return Err(MasterError::InvalidArgument(format!(
                 "max_message_size = {}: must be in [1, {MAX_MESSAGE_SIZE}]",
@@ -222,4 +218,21 @@ impl MasterConfig {
             format!("{scheme}://{}{}", self.listen, self.path)
         })
     }
+}
+
+/// A duration in seconds (integer or float) in `[0, MAX_SECONDS]`: the one place where the
+/// configuration's seconds become a [`Duration`].
+pub fn seconds<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Duration, D::Error> {
+    let v = f64::deserialize(d)?;
+    if !(0.0..=MAX_SECONDS).contains(&v) {
+        return Err(serde::de::Error::custom(format!(
+            "{v}: must be seconds in [0, {MAX_SECONDS}]"
+        )));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// Like [`seconds`], for periods and timeouts: at least [`MIN_PERIOD`].
+pub fn period<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Duration, D::Error> {
+    seconds(d).map(|v| v.max(MIN_PERIOD))
 }

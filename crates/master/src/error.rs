@@ -1,5 +1,6 @@
 //! Errors of the master layer and how they reach WAMP callers.
 
+use crate::wire::errors;
 use wamp_client::WampError;
 use wamp_proto::wamp_errors as err;
 
@@ -37,13 +38,13 @@ impl MasterError {
     pub fn uri(&self) -> &'static str {
         match self {
             MasterError::InvalidArgument(_) => err::INVALID_ARGUMENT,
-            MasterError::NoSuchObject(_) => "crossbar.error.no_such_object",
-            MasterError::AlreadyExists(_) => "crossbar.error.already_exists",
-            MasterError::DependentObjects(_) => "crossbar.error.dependent_objects",
-            MasterError::InvalidRealm(_) => "fabric.invalid-realm",
-            MasterError::NoSuchRealm(_) => "fabric.no-such-realm",
-            MasterError::NodeAlreadyPaired(_) => "fabric.node-already-paired",
-            MasterError::NodeNotPaired(_) => "fabric.node-not-paired",
+            MasterError::NoSuchObject(_) => errors::NO_SUCH_OBJECT,
+            MasterError::AlreadyExists(_) => errors::ALREADY_EXISTS,
+            MasterError::DependentObjects(_) => errors::DEPENDENT_OBJECTS,
+            MasterError::InvalidRealm(_) => errors::INVALID_REALM,
+            MasterError::NoSuchRealm(_) => errors::NO_SUCH_REALM,
+            MasterError::NodeAlreadyPaired(_) => errors::NODE_ALREADY_PAIRED,
+            MasterError::NodeNotPaired(_) => errors::NODE_NOT_PAIRED,
             MasterError::NotAuthorized(_) => err::NOT_AUTHORIZED,
             MasterError::Store(_) | MasterError::Router(_) | MasterError::Internal(_) => {
                 err::RUNTIME_ERROR

@@ -17,6 +17,7 @@ pub mod reconcile;
 pub mod roles;
 mod util;
 mod watch;
+pub mod wire;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -32,7 +33,7 @@ use wamp_router::{RealmConfig, Router, RouterConfig};
 pub use config::MasterConfig;
 pub use error::{MasterError, Result};
 /// Pure heartbeat payload checks (for fuzzing and tests).
-pub use mrealm::hbcheck;
+pub use mrealm::heartbeat::accept as hbcheck;
 use roles::{global_roles, mrealm_roles, NodeAuthorizer, GLOBAL_REALM};
 
 /// The database file inside the cbdir.
@@ -40,18 +41,16 @@ pub const DB_FILE: &str = "mrealm.db";
 
 /// A running master.
 pub struct Master {
-    pub config: MasterConfig,
-    pub store: Arc<Store>,
-    pub router: Arc<Router>,
+    config: MasterConfig,
+    store: Arc<Store>,
+    router: Arc<Router>,
     /// The superuser's user oid (owner of the management realms it creates).
-    pub superuser_oid: Uuid,
+    superuser_oid: Uuid,
     /// When the master started (ns since the epoch).
-    pub started: u64,
+    started: u64,
     controllers: Mutex<HashMap<String, mrealm::Controller>>,
     domain: Mutex<Option<Session>>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
-    /// Durable-acknowledge mode: the heartbeat acknowledge gate of each management realm.
-    heartbeat_acks: Mutex<HashMap<Uuid, Arc<mrealm::heartbeats::AckRegistry>>>,
 }
 
 impl Master {
@@ -82,7 +81,6 @@ impl Master {
             controllers: Mutex::new(HashMap::new()),
             domain: Mutex::new(None),
             tasks: Mutex::new(Vec::new()),
-            heartbeat_acks: Mutex::new(HashMap::new()),
         });
         let session = domain::start(&master).await?;
         *lock(&master.domain) = Some(session);
@@ -96,6 +94,26 @@ impl Master {
         }
         info!(cbdir = %master.config.cbdir.display(), mrealms = lock(&master.controllers).len(), "master started");
         Ok(master)
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &MasterConfig {
+        &self.config
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The embedded router (the binary serves it).
+    pub fn router(&self) -> &Arc<Router> {
+        &self.router
+    }
+
+    /// The superuser's user oid (owner of the management realms it creates).
+    pub fn superuser_oid(&self) -> Uuid {
+        self.superuser_oid
     }
 
     /// An in-process session on `realm` as `trusted`.
@@ -116,12 +134,28 @@ impl Master {
             .router
             .add_realm(RealmConfig::new(rec.name.clone(), mrealm_roles()))?;
         realm.set_authorizer(Arc::new(NodeAuthorizer));
-        if self.config.durable_heartbeats {
-            let gate = Arc::new(mrealm::heartbeats::AckRegistry::default());
+        let acks = self.config.durable_heartbeats.then(|| {
+            let gate = Arc::new(mrealm::heartbeat::AckRegistry::default());
             realm.set_publish_ack_gate(Some(gate.clone()));
-            lock(&self.heartbeat_acks).insert(rec.oid, gate);
-        }
-        let controller = mrealm::Controller::start(self, rec).await?;
+            gate
+        });
+        let authid = format!("mrealm-controller-{}", rec.name);
+        let deps = mrealm::Deps {
+            store: self.store.clone(),
+            mrealm: mrealm::ctx::MrealmId {
+                oid: rec.oid,
+                name: rec.name.clone(),
+            },
+            config: (&self.config).into(),
+            session: self.local_session(&rec.name, &authid).await?,
+            // events arrive on their own session: a heartbeat burst never delays a procedure
+            ingest: self
+                .local_session(&rec.name, &format!("{authid}-ingest"))
+                .await?,
+            global: self.domain_session(),
+            acks,
+        };
+        let controller = mrealm::Controller::start(deps).await?;
         lock(&self.controllers).insert(rec.name.clone(), controller);
         info!(mrealm = %rec.name, oid = %rec.oid, "management realm started");
         Ok(())
@@ -203,12 +237,11 @@ impl Master {
         lock(&pending).clear();
     }
 
-    /// The durable heartbeat acknowledge gate of management realm `mrealm` (durable mode only).
-    pub(crate) fn heartbeat_acks(
-        &self,
-        mrealm: Uuid,
-    ) -> Option<Arc<mrealm::heartbeats::AckRegistry>> {
-        lock(&self.heartbeat_acks).get(&mrealm).cloned()
+    /// Node `oid` of management realm `mrealm` was unpaired: its controller forgets it.
+    pub(crate) fn node_unpaired(&self, mrealm: &str, oid: Uuid) {
+        if let Some(c) = lock(&self.controllers).get(mrealm) {
+            c.unpaired(oid);
+        }
     }
 
     /// The domain controller's session (for publishing global events).
@@ -225,9 +258,9 @@ fn router_config(c: &MasterConfig) -> RouterConfig {
     RouterConfig {
         path: c.path.clone(),
         max_message_size: c.max_message_size,
-        ping_interval: Duration::from_secs_f64(c.ping_interval.max(0.05)),
-        ping_timeout: Duration::from_secs_f64(c.ping_timeout.max(0.05)),
-        handshake_timeout: Duration::from_secs_f64(c.handshake_timeout.max(0.05)),
+        ping_interval: c.ping_interval,
+        ping_timeout: c.ping_timeout,
+        handshake_timeout: c.handshake_timeout,
         queue_len: c.queue_len.max(1),
         max_connections: c.max_connections,
         max_handshakes: c.max_handshakes,

@@ -12,18 +12,19 @@
 //! | `public` | call the read procedures listed in WIRE.md §2.2 |
 //! | `node` | register and publish under `crossbarfabriccenter.node.<its authid>.`, publish the node heartbeats, call `crossbarfabriccenter.mrealm.get_status` |
 
+use crate::wire;
 use wamp_proto::MatchPolicy;
 use wamp_router::role::{Authorizer, Decision};
 use wamp_router::session::SessionInfo;
 use wamp_router::{Action, Permission, Role};
 
 /// The global realm.
-pub const GLOBAL_REALM: &str = "com.crossbario.fabric";
+pub use crate::wire::GLOBAL_REALM;
 
 /// The procedures an anonymous (`public`) caller may use on a management realm.
 pub const PUBLIC_PROCEDURES: &[&str] = &[
-    "crossbarfabriccenter.mrealm.get_status",
-    "crossbarfabriccenter.mrealm.get_nodes",
+    wire::mrealm::GET_STATUS,
+    wire::mrealm::GET_NODES,
     "crossbarfabriccenter.remote.node.get_workers",
     "crossbarfabriccenter.remote.node.get_worker",
     "crossbarfabriccenter.remote.router.get_router_realms",
@@ -119,15 +120,15 @@ impl Authorizer for NodeAuthorizer {
         if s.authrole != "node" {
             return Decision::UseRoles;
         }
-        let own = format!("crossbarfabriccenter.node.{}.", s.authid);
+        let own = wire::node::uri(&s.authid, "");
         let allowed = match action {
             Action::Register => uri.starts_with(&own),
             Action::Publish => {
                 uri.starts_with(&own)
-                    || uri == "crossbarfabriccenter.node.on_heartbeat"
-                    || uri == "crossbarfabriccenter.node.on_worker_heartbeat"
+                    || uri == wire::node::ON_HEARTBEAT
+                    || uri == wire::node::ON_WORKER_HEARTBEAT
             }
-            Action::Call => uri == "crossbarfabriccenter.mrealm.get_status",
+            Action::Call => uri == wire::mrealm::GET_STATUS,
             Action::Subscribe => false,
         };
         if allowed {

@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::json;
 use store::nodes::Pairing;
@@ -19,7 +18,7 @@ use crate::Master;
 
 /// Scans now and then every `watch_interval` seconds.
 pub(crate) fn spawn(master: Arc<Master>, dir: PathBuf) -> JoinHandle<()> {
-    let period = Duration::from_secs_f64(master.config.watch_interval.max(0.1));
+    let period = master.config.watch_interval;
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(period);
         loop {

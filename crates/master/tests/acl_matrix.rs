@@ -86,7 +86,7 @@ impl Authenticator for BackendForTests {
 
 /// An in-process (`trusted`) session on `realm`.
 async fn trusted(f: &Fixture, realm: &str) -> Session {
-    let (tx, rx) = f.master.router.connect_local();
+    let (tx, rx) = f.master.router().connect_local();
     Session::join(Transport::local(tx, rx), JoinOptions::realm(realm))
         .await
         .expect("in-process session")
@@ -168,9 +168,9 @@ async fn setup() -> Fixture {
     let g = f.superuser(None).await;
     create_mrealm(&g, "mr1").await;
     pair(&g, &node_secret(1), "mr1", "node1").await;
-    let own = f.master.router.authenticator();
+    let own = f.master.router().authenticator();
     f.master
-        .router
+        .router()
         .set_authenticator(Arc::new(BackendForTests(own)));
     f
 }

@@ -56,7 +56,10 @@ fn config() {
             cfg.log_retention,
             cfg.aggregate_retention,
         ] {
-            let _ = Duration::from_secs_f64(v.max(0.01));
+            assert!(
+                v <= Duration::from_secs_f64(master::config::MAX_SECONDS),
+                "{v:?}"
+            );
         }
         Ok(())
     });

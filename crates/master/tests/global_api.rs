@@ -41,7 +41,7 @@ async fn mrealm_crud_shapes_and_errors() {
         mr1.get("tags"),
         Some(&Value::List(vec!["a".into(), "b".into()]))
     );
-    assert_eq!(s(&mr1, "owner"), f.master.superuser_oid.to_string());
+    assert_eq!(s(&mr1, "owner"), f.master.superuser_oid().to_string());
     assert!(mr1.get("cf_router_worker").expect("key").is_null());
     assert!(mr1.get("cf_container_worker").expect("key").is_null());
     let created = mr1
@@ -320,7 +320,7 @@ async fn pairing_lookups_and_their_errors() {
     assert_eq!(s(&n1, "pubkey"), pubkey(&node_secret(1)));
     assert_eq!(s(&n1, "mrealm_oid"), s(&mr1, "oid"));
     assert_eq!(s(&n1, "authid"), "node1");
-    assert_eq!(s(&n1, "owner_oid"), f.master.superuser_oid.to_string());
+    assert_eq!(s(&n1, "owner_oid"), f.master.superuser_oid().to_string());
     for k in ["label", "description", "tags", "cluster_ip", "authextra"] {
         assert!(n1.get(k).expect(k).is_null(), "{k} not null");
     }

@@ -214,7 +214,7 @@ async fn heartbeats_are_stored_checked_and_queryable() {
         Some(&Value::from(16))
     );
     assert_eq!(
-        f.fx.master.store.log_counts().expect("counts"),
+        f.fx.master.store().log_counts().expect("counts"),
         (2, 3),
         "invalid ones not stored"
     );
@@ -368,7 +368,7 @@ async fn a_heartbeat_burst_does_not_stall_the_api() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut counts = (0, 0);
     while counts.0 + counts.1 < total && Instant::now() < deadline {
-        counts = f.fx.master.store.log_counts().expect("counts");
+        counts = f.fx.master.store().log_counts().expect("counts");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let stored = started.elapsed();
@@ -462,7 +462,7 @@ async fn heartbeats_published_just_before_leaving_are_stored() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut counts = (0, 0);
     while counts.0 + counts.1 < total && Instant::now() < deadline {
-        counts = f.fx.master.store.log_counts().expect("counts");
+        counts = f.fx.master.store().log_counts().expect("counts");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(counts, (total / 2, total / 2), "every heartbeat stored");

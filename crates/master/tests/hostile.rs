@@ -378,13 +378,13 @@ async fn hello_flood_does_not_stop_the_master() {
     assert_eq!(answered, 500, "every HELLO got an answer");
     still_serves(&f).await;
     for _ in 0..200 {
-        if f.master.router.connection_counts().1 == 0 {
+        if f.master.router().connection_counts().1 == 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(
-        f.master.router.connection_counts().1,
+        f.master.router().connection_counts().1,
         0,
         "handshake slots leaked"
     );
@@ -411,7 +411,7 @@ async fn upgrade_response(url: &str) -> String {
 #[tokio::test]
 async fn slow_loris_handshakes_are_cut_and_bounded() {
     let (f, _g, _owner, _) = setup_with(|c| {
-        c.handshake_timeout = 0.5;
+        c.handshake_timeout = Duration::from_millis(500);
         c.max_handshakes = 8;
     })
     .await;
@@ -427,7 +427,7 @@ async fn slow_loris_handshakes_are_cut_and_bounded() {
         loris.push(s);
     }
     for _ in 0..200 {
-        if f.master.router.connection_counts().1 >= 8 {
+        if f.master.router().connection_counts().1 >= 8 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;

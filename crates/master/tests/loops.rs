@@ -10,8 +10,8 @@ async fn start(dir: &std::path::Path) -> std::sync::Arc<Master> {
     let config = MasterConfig {
         cbdir: dir.to_path_buf(),
         watch_to_pair: Some(dir.join("nodes")), // makes mrealm "default"
-        watch_interval: 3600.0,
-        tick_interval: 5.0,
+        watch_interval: Duration::from_secs(3600),
+        tick_interval: Duration::from_secs(5),
         ..MasterConfig::default()
     };
     std::fs::create_dir_all(dir.join("nodes")).expect("nodes dir");
@@ -20,7 +20,7 @@ async fn start(dir: &std::path::Path) -> std::sync::Arc<Master> {
 
 /// An in-process session on `realm` (the master lets in-process sessions in as `trusted`).
 async fn local(master: &Master, realm: &str) -> Session {
-    let (tx, rx) = master.router.connect_local();
+    let (tx, rx) = master.router().connect_local();
     Session::join(Transport::local(tx, rx), JoinOptions::realm(realm))
         .await
         .expect("join")

@@ -43,15 +43,15 @@ async fn restart_keeps_mrealms_pairings_and_the_superuser() {
     let n3 = pair(&su, &node_secret(3), "mr2", "node3").await;
     let n3 = api(&su, "unpair_node", vec![s(&n3, "oid").into()]).await;
     let users = users_and_superuser(&su).await;
-    assert_eq!(str_list(&users.0), [f.master.superuser_oid.to_string()]);
+    assert_eq!(str_list(&users.0), [f.master.superuser_oid().to_string()]);
     assert_eq!(s(&users.1, "email"), "superuser");
-    assert_eq!(s(&users.1, "oid"), f.master.superuser_oid.to_string());
-    let su_oid = f.master.superuser_oid;
+    assert_eq!(s(&users.1, "oid"), f.master.superuser_oid().to_string());
+    let su_oid = f.master.superuser_oid();
     let mrealm_list = api(&su, "list_mrealms", vec![]).await;
     drop(su);
 
     let f = restart(f, |_| {}).await;
-    assert_eq!(f.master.superuser_oid, su_oid, "superuser user recreated");
+    assert_eq!(f.master.superuser_oid(), su_oid, "superuser user recreated");
     let su = f.superuser(None).await;
     assert_eq!(
         users_and_superuser(&su).await,
@@ -133,7 +133,7 @@ async fn wait_file(path: &Path) {
 }
 
 fn watch_config(c: &mut MasterConfig) {
-    c.watch_interval = 0.2;
+    c.watch_interval = Duration::from_millis(200);
     c.fabric_url = Some("ws://master.example:9000/ws".into());
 }
 
@@ -166,7 +166,7 @@ async fn watch_to_pair_pairs_new_keys_into_default() {
         "Default management realm (automatically pre-created)"
     );
     assert_eq!(default.get("tags"), Some(&Value::List(vec![])));
-    assert_eq!(s(&default, "owner"), f.master.superuser_oid.to_string());
+    assert_eq!(s(&default, "owner"), f.master.superuser_oid().to_string());
     let n1 = api(
         &su,
         "get_node_by_name",

@@ -35,8 +35,8 @@ async fn start_master() -> Running {
     let config = MasterConfig {
         cbdir: dir.path().join("cb"),
         superuser: Some(dir.path().join("default.pub")),
-        ping_interval: 1.0,
-        ping_timeout: 1.0,
+        ping_interval: Duration::from_secs(1),
+        ping_timeout: Duration::from_secs(1),
         ..MasterConfig::default()
     };
     let master = Master::start(config).await.expect("master starts");
@@ -45,7 +45,7 @@ async fn start_master() -> Running {
         .expect("bind");
     let url = format!("ws://{}/ws", listener.local_addr().expect("addr"));
     let (stop, stop_rx) = watch::channel(false);
-    tokio::spawn(master.router.clone().serve_with(listener, None, stop_rx));
+    tokio::spawn(master.router().clone().serve_with(listener, None, stop_rx));
     let keys_dir = dir.path().join("sim-keys");
     Running {
         _dir: dir,

@@ -95,6 +95,13 @@ impl EventQueue {
         Some(e)
     }
 
+    /// The next event if one is waiting now (never waits).
+    pub fn try_recv(&mut self) -> Option<Event> {
+        let e = self.rx.try_recv().ok()?;
+        self.backlog.queued.fetch_sub(1, Ordering::Relaxed);
+        Some(e)
+    }
+
     /// Events waiting now.
     pub fn len(&self) -> usize {
         self.backlog.queued.load(Ordering::Relaxed)

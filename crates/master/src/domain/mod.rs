@@ -7,6 +7,7 @@ pub(crate) use nodes::{pair_record, to_value as node_value};
 mod nodes;
 mod users;
 
+use crate::wire;
 use std::future::Future;
 use std::sync::{Arc, Weak};
 
@@ -23,31 +24,22 @@ pub(crate) async fn start(master: &Arc<Master>) -> Result<Session> {
     let s = master
         .local_session(GLOBAL_REALM, "domain-controller")
         .await?;
-    register(
-        &s,
-        master,
-        "crossbarfabriccenter.domain.get_status",
-        |m, _| async move { Ok(status(&m)) },
-    )
+    register(&s, master, wire::domain::GET_STATUS, |m, _| async move {
+        Ok(status(&m))
+    })
+    .await?;
+    register(&s, master, wire::domain::GET_VERSION, |_, _| async move {
+        Ok(version())
+    })
+    .await?;
+    register(&s, master, wire::domain::GET_LICENSE, |_, _| async move {
+        Ok(license())
+    })
     .await?;
     register(
         &s,
         master,
-        "crossbarfabriccenter.domain.get_version",
-        |_, _| async move { Ok(version()) },
-    )
-    .await?;
-    register(
-        &s,
-        master,
-        "crossbarfabriccenter.domain.get_license",
-        |_, _| async move { Ok(license()) },
-    )
-    .await?;
-    register(
-        &s,
-        master,
-        "crossbarfabriccenter.domain.backup_database",
+        wire::domain::BACKUP_DATABASE,
         |m, inv| async move {
             users::superuser_only(&inv, "back up the database")?;
             let path = crate::args::Args::new(&inv.args, &inv.kwargs).str(0, "path")?;

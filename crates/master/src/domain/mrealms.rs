@@ -1,5 +1,6 @@
 //! Global API: management realms — list, get, create, modify, delete.
 
+use crate::wire;
 use std::sync::Arc;
 
 use store::MrealmRecord;
@@ -13,7 +14,7 @@ use crate::error::{MasterError, Result};
 use crate::util::{iso8601, now_ns, utcnow};
 use crate::Master;
 
-const P: &str = "crossbarfabriccenter.mrealm.";
+const P: &str = wire::mrealm::PREFIX;
 
 pub(super) async fn register_all(s: &Session, m: &Arc<Master>) -> Result<()> {
     register(s, m, &format!("{P}list_mrealms"), |m, inv| async move {
@@ -128,7 +129,7 @@ fn get_by_name(m: &Master, inv: &Invocation) -> Result<Value> {
 /// Names Crossbar reserves for itself.
 const PROTECTED: &[&str] = &[
     "io.crossbar",
-    "com.crossbario",
+    wire::RESERVED_REALM_PREFIX,
     "de.crossbario",
     "crossbar",
     "crossbarfabric",
@@ -238,12 +239,7 @@ async fn create(m: &Arc<Master>, inv: &Invocation) -> Result<Value> {
         })?;
     m.activate_mrealm(&rec).await?;
     let v = to_value(&rec);
-    publish(
-        m,
-        "crossbarfabriccenter.mrealm.on_mrealm_created",
-        vec![v.clone()],
-    )
-    .await;
+    publish(m, wire::mrealm::ON_MREALM_CREATED, vec![v.clone()]).await;
     Ok(v)
 }
 
@@ -303,17 +299,7 @@ async fn delete(
         "unpaired" => Value::List(unpaired),
     };
     let v = Value::Dict(deleted);
-    publish(
-        m,
-        "crossbarfabriccenter.mrealm.on_mrealm_deleted",
-        vec![v.clone()],
-    )
-    .await;
-    publish(
-        m,
-        "crossbarfabriccenter.mrealm.on_realm_deleted",
-        vec![v.clone()],
-    )
-    .await;
+    publish(m, wire::mrealm::ON_MREALM_DELETED, vec![v.clone()]).await;
+    publish(m, wire::mrealm::ON_REALM_DELETED, vec![v.clone()]).await;
     Ok(v)
 }

@@ -1,5 +1,6 @@
 //! Global API: nodes — pairing, unpairing (which disconnects the node), lookups, modification.
 
+use crate::wire;
 use std::sync::Arc;
 
 use store::nodes::Pairing;
@@ -14,7 +15,7 @@ use crate::args::{parse_pubkey, Args};
 use crate::error::{MasterError, Result};
 use crate::Master;
 
-const P: &str = "crossbarfabriccenter.mrealm.";
+const P: &str = wire::mrealm::PREFIX;
 
 pub(super) async fn register_all(s: &Session, m: &Arc<Master>) -> Result<()> {
     register(s, m, &format!("{P}pair_node"), |m, inv| async move {
@@ -193,12 +194,7 @@ pub(crate) async fn pair_record(m: &Master, p: &Pairing) -> Result<Value> {
         other => other.into(),
     })?;
     let v = to_value(&node, None);
-    publish(
-        m,
-        "crossbarfabriccenter.mrealm.on_node_paired",
-        vec![v.clone()],
-    )
-    .await;
+    publish(m, wire::mrealm::ON_NODE_PAIRED, vec![v.clone()]).await;
     Ok(v)
 }
 
@@ -212,13 +208,17 @@ pub(crate) async fn unpair(m: &Master, oid: Uuid) -> Result<Value> {
         other => other.into(),
     })?;
     let killed = kill_node_sessions(m, &before);
+    if let (Some(mrealm), Ok(Some(rec))) = (
+        before.mrealm_oid,
+        before
+            .mrealm_oid
+            .map_or(Ok(None), |o| m.store.get_mrealm(o)),
+    ) {
+        debug_assert_eq!(rec.oid, mrealm);
+        m.node_unpaired(&rec.name, oid);
+    }
     let v = to_value(&after, Some(&killed));
-    publish(
-        m,
-        "crossbarfabriccenter.mrealm.on_node_unpaired",
-        vec![v.clone()],
-    )
-    .await;
+    publish(m, wire::mrealm::ON_NODE_UNPAIRED, vec![v.clone()]).await;
     Ok(v)
 }
 

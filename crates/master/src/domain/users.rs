@@ -5,6 +5,7 @@
 //! realm (`set_roles_on_mrealm_for_user`, a stub in Crossbar). A user then joins a management
 //! realm with their key under one of their roles.
 
+use crate::wire;
 use std::sync::Arc;
 
 use store::{MrealmRoles, UserRecord};
@@ -20,7 +21,7 @@ use crate::util::now_ns;
 use crate::Master;
 
 pub(super) async fn register_all(s: &Session, m: &Arc<Master>) -> Result<()> {
-    let u = "crossbarfabriccenter.user.";
+    let u = wire::user::PREFIX;
     register(s, m, &format!("{u}list_users"), |m, _| async move {
         let users = m.store.list_users()?;
         Ok(Value::List(
@@ -68,7 +69,7 @@ pub(super) async fn register_all(s: &Session, m: &Arc<Master>) -> Result<()> {
         create(&m, &inv)
     })
     .await?;
-    let p = "crossbarfabriccenter.mrealm.set_roles_on_mrealm_for_user";
+    let p = wire::mrealm::SET_ROLES_ON_MREALM_FOR_USER;
     register(s, m, p, |m, inv| async move { set_roles(&m, &inv) }).await
 }
 

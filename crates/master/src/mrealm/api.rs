@@ -1,32 +1,31 @@
 //! The management realm controller's node procedures: `get_nodes`, `get_node`,
 //! `get_node_by_authid` (shapes and errors of WIRE.md §4 and §8).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use store::NodeRecord;
-use uuid::Uuid;
 use wamp_proto::Value;
 
-use super::nodes::NodeMap;
+use super::ctx::Ctx;
 use crate::args::{parse_uuid, Args};
 use crate::error::{MasterError, Result};
-use crate::Master;
 
-/// What the node procedures need.
-pub(crate) struct NodeApi {
-    pub master: Arc<Master>,
-    pub mrealm_oid: Uuid,
-    pub map: Arc<Mutex<NodeMap>>,
+/// Registers the node procedures.
+pub(crate) async fn register_all(ctx: &Arc<Ctx>) -> Result<()> {
+    let api = Arc::new(NodeApi(ctx.clone()));
+    let s = &ctx.session;
+    super::register(s, "get_nodes", &api, NodeApi::get_nodes).await?;
+    super::register(s, "get_node", &api, NodeApi::get_node).await?;
+    super::register(s, "get_node_by_authid", &api, NodeApi::get_node_by_authid).await
 }
 
-impl NodeApi {
-    fn map(&self) -> std::sync::MutexGuard<'_, NodeMap> {
-        self.map.lock().unwrap_or_else(|e| e.into_inner())
-    }
+/// The node procedures, over the controller's context.
+struct NodeApi(Arc<Ctx>);
 
+impl NodeApi {
     /// `get_nodes(status=None, return_names=None)`: the paired nodes ordered by authid; `online`
     /// ones are connected, `offline` ones are all the others (including nodes that left).
-    pub fn get_nodes(&self, a: &Args) -> Result<Value> {
+    fn get_nodes(&self, a: &Args) -> Result<Value> {
         let status = match a.get(0, "status") {
             None => None,
             Some(Value::Str(s)) if s == "online" || s == "offline" => Some(s.as_str() == "online"),
@@ -43,10 +42,10 @@ impl NodeApi {
             }
         };
         let names = a.opt_bool(1, "return_names")?.unwrap_or(false);
-        let nodes = self.master.store.list_nodes_by_mrealm(self.mrealm_oid)?;
-        let map = self.map();
+        let nodes = self.0.store.list_nodes_by_mrealm(self.0.mrealm.oid)?;
+        let view = self.0.nodes.view();
         let selected = nodes.iter().filter(|n| {
-            let online = map.get(&n.oid).is_some_and(|s| s.online);
+            let online = view.is_online(&n.oid);
             status.is_none_or(|want| want == online)
         });
         Ok(Value::List(
@@ -63,7 +62,7 @@ impl NodeApi {
     }
 
     /// `get_node(node_oid)`.
-    pub fn get_node(&self, a: &Args) -> Result<Value> {
+    fn get_node(&self, a: &Args) -> Result<Value> {
         let oid = match a.get(0, "node_oid") {
             Some(Value::Str(s)) => parse_uuid(s, "node_oid")?,
             Some(v) => {
@@ -79,10 +78,10 @@ impl NodeApi {
             }
         };
         let node = self
-            .master
+            .0
             .store
             .get_node(oid)?
-            .filter(|n| n.mrealm_oid == Some(self.mrealm_oid));
+            .filter(|n| n.mrealm_oid == Some(self.0.mrealm.oid));
         let node = node.ok_or_else(|| {
             MasterError::NoSuchObject(format!("no node with object ID {oid} in management realm"))
         })?;
@@ -90,9 +89,9 @@ impl NodeApi {
     }
 
     /// `get_node_by_authid(node_authid)`.
-    pub fn get_node_by_authid(&self, a: &Args) -> Result<Value> {
+    fn get_node_by_authid(&self, a: &Args) -> Result<Value> {
         let authid = a.str(0, "node_authid")?;
-        let node = self.master.store.node_by_authid(self.mrealm_oid, authid)?;
+        let node = self.0.store.node_by_authid(self.0.mrealm.oid, authid)?;
         let node = node.ok_or_else(|| {
             MasterError::NoSuchObject(format!("no node with authid {authid} in management realm"))
         })?;
@@ -102,8 +101,8 @@ impl NodeApi {
     /// The stored node object plus `heartbeat` (last seq), `timestamp` (its ns) and `status`.
     fn node_value(&self, n: &NodeRecord) -> Value {
         let mut v = crate::domain::node_value(n, None);
-        let map = self.map();
-        let state = map.get(&n.oid);
+        let view = self.0.nodes.view();
+        let state = view.get(&n.oid);
         if let Value::Dict(d) = &mut v {
             d.insert("heartbeat".into(), state.and_then(|s| s.counter).into());
             d.insert("timestamp".into(), state.and_then(|s| s.time).into());

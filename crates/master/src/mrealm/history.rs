@@ -7,50 +7,50 @@
 //! (default [`DEFAULT_LIMIT`], at most [`MAX_LIMIT`]).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::Value as Json;
 use store::Window;
-use tokio::task::JoinHandle;
 use uuid::Uuid;
-use wamp_client::Session;
 use wamp_proto::Value;
 
-use super::heartbeats::{Retention, Writer};
-
+use super::ctx::Ctx;
 use crate::args::{parse_uuid, Args};
 use crate::error::{MasterError, Result};
-use crate::Master;
 
 /// Records answered when no `limit` is given.
 pub(crate) const DEFAULT_LIMIT: usize = 100;
 /// Largest `limit` accepted.
 pub(crate) const MAX_LIMIT: usize = 10_000;
 
-/// What the history procedures need.
-pub(crate) struct HistoryApi {
-    pub master: Arc<Master>,
-    pub mrealm_oid: Uuid,
+/// Registers the history procedures.
+pub(crate) async fn register_all(ctx: &Arc<Ctx>) -> Result<()> {
+    let api = Arc::new(HistoryApi(ctx.clone()));
+    let s = &ctx.session;
+    super::register(s, "get_node_logs", &api, HistoryApi::get_node_logs).await?;
+    super::register(s, "get_worker_logs", &api, HistoryApi::get_worker_logs).await
 }
+
+/// The history procedures, over the controller's context.
+struct HistoryApi(Arc<Ctx>);
 
 impl HistoryApi {
     /// `get_node_logs(node_oid, from_ts=None, until_ts=None, limit=None)`.
-    pub fn get_node_logs(&self, a: &Args) -> Result<Value> {
+    fn get_node_logs(&self, a: &Args) -> Result<Value> {
         let node = self.node(a)?;
         let w = window(a, 1)?;
-        let logs = self.master.store.node_logs(self.mrealm_oid, node, w)?;
+        let logs = self.0.store.node_logs(self.0.mrealm.oid, node, w)?;
         Ok(docs(logs.into_iter().map(|l| l.doc)))
     }
 
     /// `get_worker_logs(node_oid, worker_id, from_ts=None, until_ts=None, limit=None)`.
-    pub fn get_worker_logs(&self, a: &Args) -> Result<Value> {
+    fn get_worker_logs(&self, a: &Args) -> Result<Value> {
         let node = self.node(a)?;
         let worker = a.str(1, "worker_id")?;
         let w = window(a, 2)?;
         let logs = self
-            .master
+            .0
             .store
-            .worker_logs(self.mrealm_oid, node, worker, w)?;
+            .worker_logs(self.0.mrealm.oid, node, worker, w)?;
         Ok(docs(logs.into_iter().map(|l| l.doc)))
     }
 
@@ -65,37 +65,14 @@ impl HistoryApi {
                 ))
             }
         };
-        let node = self.master.store.get_node(oid)?;
-        match node.filter(|n| n.mrealm_oid == Some(self.mrealm_oid)) {
+        let node = self.0.store.get_node(oid)?;
+        match node.filter(|n| n.mrealm_oid == Some(self.0.mrealm.oid)) {
             Some(n) => Ok(n.oid),
             None => Err(MasterError::NoSuchObject(format!(
                 "no node with object ID {oid} in management realm"
             ))),
         }
     }
-}
-
-/// Starts the history writer of management realm `mrealm` and registers the history procedures.
-pub(crate) async fn start(
-    session: &Session,
-    master: &Arc<Master>,
-    mrealm: Uuid,
-) -> Result<(Arc<Writer>, JoinHandle<()>, JoinHandle<()>)> {
-    let api = Arc::new(HistoryApi {
-        master: master.clone(),
-        mrealm_oid: mrealm,
-    });
-    super::register(session, "get_node_logs", &api, |a, x| a.get_node_logs(x)).await?;
-    super::register(session, "get_worker_logs", &api, |a, x| {
-        a.get_worker_logs(x)
-    })
-    .await?;
-    let secs = |s: f64| Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::MAX);
-    let keep = Retention {
-        raw: secs(master.config.log_retention),
-        aggregates: secs(master.config.aggregate_retention),
-    };
-    Ok(Writer::start(master.store.clone(), mrealm, keep))
 }
 
 /// `from_ts`, `until_ts`, `limit` starting at position `i`.

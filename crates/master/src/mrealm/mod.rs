@@ -1,131 +1,156 @@
-//! The management realm controller: two in-process `trusted` sessions per management realm —
-//! one serving the procedures, one receiving the high-volume events (joins, leaves, heartbeats,
-//! node events), so that a burst of events never queues in front of a call.
+//! The management realm controller: one per management realm, built from narrow parts.
 //!
-//! It keeps the run-time node map ([`nodes`]) driven by session and heartbeat events
-//! ([`events`]) and the periodic health check ([`check`]), answers the node procedures
-//! ([`api`]) and `get_status` (which edge nodes call as their uplink test), and publishes
-//! `crossbarfabriccenter.mrealm.on_tick` every `tick_interval`. The remote API forwarders and
-//! node event republishing are in [`remote`] and [`remote_events`]. Heartbeats are stored by
-//! the history writer ([`heartbeats`], records built in [`hblog`]) and queried with
-//! `get_node_logs` / `get_worker_logs` ([`history`]).
+//! ```text
+//!  inputs                          owner task (owner.rs)            readers and outputs
+//!  ingest session: joins, leaves,  the only writer of the node  ─► NodeView snapshots (ctx.rs):
+//!  node announcements, heartbeats  map (nodes.rs); applies         api.rs, remote.rs, tracing.rs,
+//!  ─► one ordered EventQueue ────► inputs in order, in batches     health.rs, the managers
+//!  health checks, unpairing  ────► (Control)                   ─► transitions ─► announce.rs
+//!                                                              ─► heartbeats ─► heartbeat/
+//! ```
+//!
+//! Two in-process `trusted` sessions per management realm: `session` serves the procedures
+//! (node procedures [`api`], history [`history`], remote API forwarders [`remote`], tracing) and
+//! makes the calls into the nodes; `ingest` only receives the high-volume events, so that a
+//! burst of them never queues in front of a call. The node health check ([`health`]) runs on
+//! the reconciler runtime ([`crate::reconcile`]), as the desired-state managers will.
+//! `crossbarfabriccenter.mrealm.on_tick` is published every `tick_interval`.
 
+mod announce;
 mod api;
-mod check;
-mod events;
-pub mod hbcheck;
-mod hblog;
-pub(crate) mod heartbeats;
+pub(crate) mod ctx;
+pub(crate) mod health;
+pub mod heartbeat;
 mod history;
 pub(crate) mod nodes;
+pub(crate) mod owner;
 mod remote;
 mod remote_events;
+#[cfg(test)]
+mod tests;
 #[path = "tracing.rs"]
 mod trace_api;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use store::MrealmRecord;
+use store::Store;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use uuid::Uuid;
 use wamp_client::{PublishOptions, RegisterOptions, Session};
 use wamp_proto::{dict, Dict, Value};
 
 use crate::args::Args;
 use crate::error::{MasterError, Result};
-use crate::util::{iso8601, naturaldelta, now_ns, utcnow};
-use crate::Master;
+use crate::util::{now_ns, utcnow};
+use crate::wire;
+use ctx::{ControllerConfig, Ctx, MrealmId, Nodes};
+use heartbeat::{AckRegistry, Writer};
+use owner::{Control, Owner};
 
-/// Run-time state shared by the controller's handlers and loops.
-struct State {
-    realm: String,
-    started: u64,
-    tick: AtomicU64,
+/// What the master gives a controller.
+pub(crate) struct Deps {
+    pub store: Arc<Store>,
+    pub mrealm: MrealmId,
+    pub config: ControllerConfig,
+    /// Serves procedures and calls nodes.
+    pub session: Session,
+    /// Receives the events the owner follows.
+    pub ingest: Session,
+    /// The domain controller's session: node transitions are forwarded to the global realm.
+    pub global: Option<Session>,
+    /// Durable-acknowledge mode: the management realm's heartbeat acknowledge gate.
+    pub acks: Option<Arc<AckRegistry>>,
 }
 
 /// A running management realm controller.
 pub(crate) struct Controller {
     session: Session,
     ingest: Session,
+    control: mpsc::UnboundedSender<Control>,
     tasks: Vec<JoinHandle<()>>,
-    /// The event loop: ends by itself once `ingest` is closed and its backlog handled.
-    events: JoinHandle<()>,
-    /// The heartbeat writer: ends once the tasks holding its queue are gone and it is drained.
+    health: health::Health,
+    /// The owner task: ends by itself once `ingest` is closed and its backlog handled.
+    owner: JoinHandle<()>,
+    /// The announcer: ends once the owner is gone and what it announced is published.
+    announcer: JoinHandle<()>,
+    /// The heartbeat writer: ends once the owner is gone and its queue is drained.
     flush: JoinHandle<()>,
 }
 
 impl Controller {
-    pub(crate) async fn start(master: &Arc<Master>, rec: &MrealmRecord) -> Result<Controller> {
-        let authid = format!("mrealm-controller-{}", rec.name);
-        let session = master.local_session(&rec.name, &authid).await?;
-        // events arrive on their own session: a heartbeat burst never delays a procedure call
-        let ingest = master
-            .local_session(&rec.name, &format!("{authid}-ingest"))
-            .await?;
+    pub(crate) async fn start(d: Deps) -> Result<Controller> {
+        let (history, flush, retention) =
+            Writer::start(d.store.clone(), d.mrealm.oid, d.config.retention);
+        let (announcer, announcer_task) = Announcer::spawn(d.session.clone(), d.global);
+        let (owner, view) = Owner::new(
+            d.store.clone(),
+            d.mrealm.oid,
+            announcer.clone(),
+            history,
+            d.acks,
+        );
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let ctx = Arc::new(Ctx {
+            store: d.store,
+            mrealm: d.mrealm,
+            config: d.config,
+            session: d.session.clone(),
+            nodes: Nodes::new(view),
+            control: control.clone(),
+        });
+        let inputs = owner::subscribe(&d.ingest, &owner::TOPICS).await?;
+        let owner = tokio::spawn(owner.run(inputs, control_rx));
         let state = Arc::new(State {
-            realm: rec.name.clone(),
+            realm: ctx.mrealm.name.clone(),
             started: now_ns(),
             tick: AtomicU64::new(0),
         });
-        register(&session, "get_status", &state, |st, _| Ok(status(st))).await?;
-        let map = Arc::new(Mutex::new(nodes::NodeMap::default()));
-        let node_api = Arc::new(api::NodeApi {
-            master: master.clone(),
-            mrealm_oid: rec.oid,
-            map: map.clone(),
-        });
-        register(&session, "get_nodes", &node_api, |a, x| a.get_nodes(x)).await?;
-        register(&session, "get_node", &node_api, |a, x| a.get_node(x)).await?;
-        register(&session, "get_node_by_authid", &node_api, |a, x| {
-            a.get_node_by_authid(x)
-        })
-        .await?;
-        let republisher = remote::start(&session, &ingest, master, rec, map.clone()).await?;
-        let tracer = trace_api::start(&session, master, rec, map.clone()).await?;
-        let (history, flush, retention) = history::start(&session, master, rec.oid).await?;
-        let driver = Arc::new(events::Driver {
-            master: master.clone(),
-            mrealm_oid: rec.oid,
-            session: session.clone(),
-            ingest: ingest.clone(),
-            map,
-            history,
-        });
-        let cfg = &master.config;
-        let ticker = tokio::spawn(tick_loop(session.clone(), state, secs(cfg.tick_interval)));
-        let checker = tokio::spawn(check::run(
-            driver.clone(),
-            secs(cfg.check_interval),
-            secs(cfg.check_timeout),
+        register(&ctx.session, "get_status", &state, |st, _| Ok(st.status())).await?;
+        api::register_all(&ctx).await?;
+        history::register_all(&ctx).await?;
+        let republisher = remote::start(&ctx, &d.ingest).await?;
+        let tracer = trace_api::start(&ctx).await?;
+        let health = health::Health::start(&ctx, announcer.subscribe());
+        drop(announcer);
+        let ticker = tokio::spawn(tick_loop(
+            ctx.session.clone(),
+            state,
+            ctx.config.tick_interval,
         ));
-        let events = tokio::spawn(async move {
-            if let Err(e) = events::run(driver).await {
-                tracing::error!(error = %e, "management realm controller event loop failed");
-            }
-        });
-        let tasks = vec![retention, ticker, checker, republisher, tracer];
         Ok(Controller {
-            session,
-            ingest,
-            tasks,
-            events,
+            session: d.session,
+            ingest: d.ingest,
+            control,
+            tasks: vec![retention, ticker, republisher, tracer],
+            health,
+            owner,
+            announcer: announcer_task,
             flush,
         })
     }
 
+    /// The node was unpaired: the owner forgets it.
+    pub(crate) fn unpaired(&self, oid: Uuid) {
+        let _ = self.control.send(Control::Unpaired(oid));
+    }
+
     pub(crate) async fn stop(self) {
-        // Close the ingest session first: the event loop still handles the events delivered
-        // before (acknowledged heartbeats reach the writer), then ends by itself.
+        // Stop the health checks, then close the ingest session: the owner still handles the
+        // events delivered before (acknowledged heartbeats reach the writer), then ends.
+        self.health.stop().await;
+        drop(self.control);
         let _ = tokio::time::timeout(Duration::from_secs(1), self.ingest.leave()).await;
-        let mut events = self.events;
-        if tokio::time::timeout(Duration::from_secs(3), &mut events)
+        let mut owner = self.owner;
+        if tokio::time::timeout(Duration::from_secs(3), &mut owner)
             .await
             .is_err()
         {
             tracing::warn!("controller event backlog not handled within 3 s");
-            events.abort();
-            let _ = events.await;
+            owner.abort();
+            let _ = owner.await;
         }
         for t in &self.tasks {
             t.abort();
@@ -140,22 +165,40 @@ impl Controller {
         {
             tracing::warn!("heartbeat history not flushed within 5 s");
         }
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.announcer).await;
         let _ = tokio::time::timeout(Duration::from_secs(1), self.session.leave()).await;
     }
 }
 
-fn secs(s: f64) -> Duration {
-    Duration::from_secs_f64(s.max(0.01))
+use announce::Announcer;
+
+/// What `get_status` and the ticker share.
+struct State {
+    realm: String,
+    started: u64,
+    tick: AtomicU64,
+}
+
+impl State {
+    fn status(&self) -> Value {
+        let tick = self.tick.load(Ordering::Relaxed);
+        wire::controller_status("management", &self.realm, self.started, tick)
+    }
 }
 
 /// Registers `crossbarfabriccenter.mrealm.<name>`, answered synchronously by `f`.
-async fn register<T, F>(session: &Session, name: &str, target: &Arc<T>, f: F) -> Result<()>
+pub(crate) async fn register<T, F>(
+    session: &Session,
+    name: &str,
+    target: &Arc<T>,
+    f: F,
+) -> Result<()>
 where
     T: Send + Sync + 'static,
     F: Fn(&T, &Args) -> Result<Value> + Send + Sync + 'static,
 {
     let target = target.clone();
-    let uri = format!("crossbarfabriccenter.mrealm.{name}");
+    let uri = wire::mrealm::uri(name);
     session
         .register(&uri, RegisterOptions::default(), move |inv| {
             let out =
@@ -167,19 +210,6 @@ where
     Ok(())
 }
 
-fn status(st: &State) -> Value {
-    let uptime = now_ns().saturating_sub(st.started) / 1_000_000_000;
-    dict! {
-        "type" => "management",
-        "realm" => st.realm.clone(),
-        "now" => utcnow(),
-        "started" => iso8601(st.started),
-        "uptime" => naturaldelta(uptime),
-        "tick" => st.tick.load(Ordering::Relaxed),
-    }
-    .into()
-}
-
 async fn tick_loop(session: Session, st: Arc<State>, period: Duration) {
     let mut interval = tokio::time::interval(period);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -187,10 +217,14 @@ async fn tick_loop(session: Session, st: Arc<State>, period: Duration) {
         interval.tick().await;
         let tick = st.tick.fetch_add(1, Ordering::Relaxed) + 1;
         let payload = dict! { "now" => utcnow(), "tick" => tick };
-        let topic = "crossbarfabriccenter.mrealm.on_tick";
         let opts = PublishOptions::default();
         if session
-            .publish(topic, vec![payload.into()], Dict::new(), opts)
+            .publish(
+                wire::mrealm::ON_TICK,
+                vec![payload.into()],
+                Dict::new(),
+                opts,
+            )
             .await
             .is_err()
         {

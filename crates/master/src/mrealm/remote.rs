@@ -17,29 +17,28 @@
 //! names the node and the real URI; no answer within [`FORWARD_TIMEOUT`] →
 //! `wamp.error.timeout` (the node call is canceled).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use store::MrealmRecord;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 use wamp_client::{CallOptions, Error as ClientError, Invocation, RegisterOptions, Session};
 use wamp_client::{MatchPolicy, WampError};
 use wamp_proto::{wamp_errors as err, Dict, Value};
 
-use super::nodes::NodeMap;
+use super::ctx::Ctx;
 use crate::args::parse_uuid;
 use crate::error::{MasterError, Result};
-use crate::Master;
+use crate::wire;
 
 /// How long a forwarded call may take before the caller gets `wamp.error.timeout`.
 pub(crate) const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The prefix of the remote API.
-pub(crate) const REMOTE_PREFIX: &str = "crossbarfabriccenter.remote.";
+pub(crate) const REMOTE_PREFIX: &str = wire::remote::PREFIX;
 
 /// The prefix registration forwarding to a router realm's WAMP meta API.
-pub(crate) const REALM_META_PREFIX: &str = "crossbarfabriccenter.remote.realm.meta.";
+pub(crate) const REALM_META_PREFIX: &str = wire::remote::REALM_META_PREFIX;
 
 /// Whether a remote procedure addresses a node or one of its workers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,34 +234,20 @@ pub(crate) fn forwards() -> Vec<Forward> {
 
 /// What the forwarders need.
 pub(crate) struct Remote {
-    pub master: Arc<Master>,
-    pub realm: String,
-    pub mrealm_oid: Uuid,
-    pub map: Arc<Mutex<NodeMap>>,
-    pub session: Session,
+    pub ctx: Arc<Ctx>,
     pub timeout: Duration,
 }
 
 /// Registers the remote API on the controller session, subscribes to the node events on the
 /// ingest session and returns the task republishing them.
-pub(crate) async fn start(
-    session: &Session,
-    ingest: &Session,
-    master: &Arc<Master>,
-    rec: &MrealmRecord,
-    map: Arc<Mutex<NodeMap>>,
-) -> Result<JoinHandle<()>> {
+pub(crate) async fn start(ctx: &Arc<Ctx>, ingest: &Session) -> Result<JoinHandle<()>> {
     let remote = Arc::new(Remote {
-        master: master.clone(),
-        realm: rec.name.clone(),
-        mrealm_oid: rec.oid,
-        map,
-        session: session.clone(),
+        ctx: ctx.clone(),
         timeout: FORWARD_TIMEOUT,
     });
     let n = register_all(&remote).await?;
     let sub = super::remote_events::subscribe(ingest).await?;
-    tracing::debug!(mrealm = %rec.name, registrations = n, "remote API registered");
+    tracing::debug!(mrealm = %ctx.mrealm.name, registrations = n, "remote API registered");
     Ok(tokio::spawn(super::remote_events::run(ingest.clone(), sub)))
 }
 
@@ -275,11 +260,17 @@ pub(crate) async fn register_all(remote: &Arc<Remote>) -> Result<usize> {
             let (r, f) = (r.clone(), f2.clone());
             async move { r.forward(&f, inv).await }
         };
-        register(&remote.session, &f.uri, RegisterOptions::default(), handler).await?;
+        register(
+            &remote.ctx.session,
+            &f.uri,
+            RegisterOptions::default(),
+            handler,
+        )
+        .await?;
     }
     let r = remote.clone();
     let opts = RegisterOptions::with_match(MatchPolicy::Prefix);
-    register(&remote.session, REALM_META_PREFIX, opts, move |inv| {
+    register(&remote.ctx.session, REALM_META_PREFIX, opts, move |inv| {
         let r = r.clone();
         async move { r.forward_meta(inv).await }
     })
@@ -310,14 +301,10 @@ impl Remote {
         let oid_arg = take_arg(&mut args, &mut kwargs, "node_oid")?;
         let (oid, authid) = self.node_by_oid(&oid_arg)?;
         let uri = match f.level {
-            Level::Node => format!("crossbarfabriccenter.node.{authid}.{}", f.target),
+            Level::Node => wire::node::uri(&authid, f.target),
             Level::Worker => {
                 let wid = take_arg(&mut args, &mut kwargs, "worker_id")?;
-                let wid = component(&wid, "worker_id")?;
-                format!(
-                    "crossbarfabriccenter.node.{authid}.worker.{wid}.{}",
-                    f.target
-                )
+                wire::node::worker_uri(&authid, component(&wid, "worker_id")?, f.target)
             }
         };
         self.call(&uri, args.collect(), kwargs, Some((oid, &authid)))
@@ -343,10 +330,11 @@ impl Remote {
             Ok((oid, authid)) => (Some(oid), authid),
             Err(_) => (None, node_str.to_owned()),
         };
-        let uri = format!(
-            "crossbarfabriccenter.node.{authid}.worker.{}.realm.{}.root.{proc}",
+        let uri = wire::node::realm_meta_uri(
+            &authid,
             component(&wid, "worker_id")?,
             component(&rid, "realm_id")?,
+            &proc,
         );
         let node = oid.map(|o| (o, authid.as_str()));
         self.call(&uri, args.collect(), kwargs, node).await
@@ -361,22 +349,17 @@ impl Remote {
             ))
         })?;
         let oid = parse_uuid(s, "node_oid")?;
-        let node = self.master.store.get_node(oid).map_err(MasterError::from)?;
+        let node = self.ctx.store.get_node(oid).map_err(MasterError::from)?;
         let authid = node
-            .filter(|n| n.mrealm_oid == Some(self.mrealm_oid))
+            .filter(|n| n.mrealm_oid == Some(self.ctx.mrealm.oid))
             .and_then(|n| n.authid);
         let authid = authid.ok_or_else(|| {
             MasterError::NoSuchObject(format!(
                 "no node with oid {oid} in management realm {}",
-                self.realm
+                self.ctx.mrealm.name
             ))
         })?;
         Ok((oid, authid))
-    }
-
-    fn is_online(&self, oid: &Uuid) -> bool {
-        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(oid).is_some_and(|n| n.online)
     }
 
     /// Calls the node-side URI, passing results and errors through.
@@ -388,20 +371,20 @@ impl Remote {
         node: Option<(Uuid, &str)>,
     ) -> Reply {
         let opts = CallOptions::timeout(self.timeout);
-        match self.session.call(uri, args, kwargs, opts).await {
+        match self.ctx.session.call(uri, args, kwargs, opts).await {
             Ok(r) => Ok((r.args, r.kwargs)),
             Err(ClientError::Wamp {
                 uri: e,
                 args,
                 kwargs,
             }) => {
-                let offline = node.filter(|(oid, _)| !self.is_online(oid));
+                let offline = node.filter(|(oid, _)| !self.ctx.nodes.is_online(oid));
                 if let (true, Some((oid, authid))) = (e == err::NO_SUCH_PROCEDURE, offline) {
                     return Err(WampError::with_message(
                         e,
                         format!(
                             "node \"{authid}\" (oid {oid}) is not connected to management realm {}: no callee registered for procedure <{uri}>",
-                            self.realm
+                            self.ctx.mrealm.name
                         ),
                     ));
                 }

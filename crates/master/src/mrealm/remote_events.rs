@@ -25,7 +25,7 @@ use super::remote::{Level, REALM_META_PREFIX, REMOTE_PREFIX};
 use crate::error::{MasterError, Result};
 
 /// The prefix of every node event.
-pub(crate) const NODE_PREFIX: &str = "crossbarfabriccenter.node.";
+pub(crate) const NODE_PREFIX: &str = crate::wire::node::PREFIX;
 
 /// One wildcard subscription per shape that [`Source::parse`] accepts.
 const NODE_EVENT_PATTERNS: [&str; 3] = [

@@ -50,18 +50,18 @@ pub(super) type Outcome = Result<Option<Value>, Fail>;
 impl Tracing {
     /// The traced workers of `rec`, with their nodes' current authid and status.
     pub(super) fn targets(&self, rec: &TraceRecord) -> Vec<Target> {
-        let map = crate::lock(&self.map);
+        let view = self.nodes.view();
         rec.traced_workers
             .iter()
             .map(|(oid, wid)| {
-                let node = self.master.store.get_node(*oid).ok().flatten();
+                let node = self.store.get_node(*oid).ok().flatten();
                 let authid = node
                     .filter(|n| n.mrealm_oid == Some(self.mrealm_oid))
                     .and_then(|n| n.authid);
                 Target {
                     oid: *oid,
                     wid: wid.clone(),
-                    online: authid.is_some() && map.get(oid).is_some_and(|s| s.online),
+                    online: authid.is_some() && view.is_online(oid),
                     authid,
                 }
             })
@@ -79,7 +79,7 @@ impl Tracing {
         let Some(authid) = t.authid.as_deref().filter(|_| t.online) else {
             return Err(Fail::Offline);
         };
-        let uri = format!("crossbarfabriccenter.node.{authid}.worker.{}.{proc}", t.wid);
+        let uri = crate::wire::node::worker_uri(authid, &t.wid, proc);
         let opts = CallOptions::timeout(self.timeout);
         match self.session.call(&uri, args, kwargs, opts).await {
             Ok(r) => Ok(r.args.into_iter().next().unwrap_or(Value::Null)),
@@ -109,7 +109,7 @@ impl Tracing {
         let kw = dict! { "trace_options" => opts };
         let first = self.call_worker(t, "start_trace", vec![id.clone()], kw.clone());
         match first.await {
-            Err(f) if f.is("crossbar.error.already_running") => {
+            Err(f) if f.is(crate::wire::errors::ALREADY_RUNNING) => {
                 let _ = self
                     .call_worker(t, "stop_trace", vec![id.clone()], Dict::new())
                     .await;
@@ -128,7 +128,7 @@ impl Tracing {
             .call_worker(t, "stop_trace", vec![id], Dict::new())
             .await
         {
-            Err(f) if f.is("crossbar.error.no_such_object") => Ok(None),
+            Err(f) if f.is(crate::wire::errors::NO_SUCH_OBJECT) => Ok(None),
             other => other.map(Some),
         }
     }

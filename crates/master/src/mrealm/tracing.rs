@@ -16,20 +16,21 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use store::Store;
+
 use futures_util::future::join_all;
 use futures_util::FutureExt;
-use store::{MrealmRecord, TraceRecord};
+use store::TraceRecord;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 use wamp_client::{Event, Invocation, MatchPolicy};
 use wamp_client::{PublishOptions, RegisterOptions, Session, SubscribeOptions, WampError};
 use wamp_proto::{dict, Dict, Value};
 
-use super::nodes::NodeMap;
+use super::ctx::{Ctx, Nodes};
 use crate::args::{parse_uuid, Args};
 use crate::error::{MasterError, Result};
 use crate::util::{iso8601, now_ns};
-use crate::Master;
 
 #[path = "trace_workers.rs"]
 mod workers;
@@ -39,20 +40,20 @@ use workers::split;
 pub(crate) const WORKER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The error of an operation not allowed in the trace's current status.
-pub(crate) const INVALID_STATE: &str = "crossbar.error.invalid_state";
+pub(crate) const INVALID_STATE: &str = crate::wire::errors::INVALID_STATE;
 
-const PROC_PREFIX: &str = "crossbarfabriccenter.mrealm.";
-const EVENT_PREFIX: &str = "crossbarfabriccenter.mrealm.tracing.";
-const DATA_TOPIC: &str = "crossbarfabriccenter.node..worker..on_trace_data";
+const PROC_PREFIX: &str = crate::wire::mrealm::PREFIX;
+const EVENT_PREFIX: &str = crate::wire::mrealm::TRACING_PREFIX;
+const DATA_TOPIC: &str = crate::wire::node::ON_TRACE_DATA_ANY;
 
 type Reply = std::result::Result<Value, WampError>;
 
 /// What the tracing procedures need.
 pub(crate) struct Tracing {
-    master: Arc<Master>,
+    store: Arc<Store>,
     mrealm_oid: Uuid,
     session: Session,
-    map: Arc<Mutex<NodeMap>>,
+    nodes: Nodes,
     /// Serializes the check-and-set of a trace's status.
     guard: Mutex<()>,
     timeout: Duration,
@@ -86,17 +87,12 @@ impl Call {
 
 /// Restores the stored traces, registers the procedures and returns the task republishing
 /// the workers' `on_trace_data` events.
-pub(crate) async fn start(
-    session: &Session,
-    master: &Arc<Master>,
-    rec: &MrealmRecord,
-    map: Arc<Mutex<NodeMap>>,
-) -> Result<JoinHandle<()>> {
+pub(crate) async fn start(ctx: &Ctx) -> Result<JoinHandle<()>> {
     let t = Arc::new(Tracing {
-        master: master.clone(),
-        mrealm_oid: rec.oid,
-        session: session.clone(),
-        map,
+        store: ctx.store.clone(),
+        mrealm_oid: ctx.mrealm.oid,
+        session: ctx.session.clone(),
+        nodes: ctx.nodes.clone(),
         guard: Mutex::new(()),
         timeout: WORKER_TIMEOUT,
     });
@@ -108,7 +104,8 @@ pub(crate) async fn start(
     register(&t, "get_trace", Tracing::get_trace).await?;
     register(&t, "get_traces", Tracing::get_traces).await?;
     register(&t, "get_trace_data", Tracing::get_trace_data).await?;
-    let sub = session
+    let sub = t
+        .session
         .subscribe(
             DATA_TOPIC,
             SubscribeOptions::with_match(MatchPolicy::Wildcard),
@@ -159,11 +156,7 @@ impl Tracing {
             created: now_ns() / 1000,
             note: None,
         };
-        let existing = self
-            .master
-            .store
-            .create_trace(&rec)
-            .map_err(MasterError::from)?;
+        let existing = self.store.create_trace(&rec).map_err(MasterError::from)?;
         if let Some(old) = existing {
             return Err(MasterError::AlreadyExists(format!(
                 "trace with ID \"{}\" already exists (status \"{}\")",
@@ -218,7 +211,7 @@ impl Tracing {
             let _g = crate::lock(&self.guard);
             let rec = self.find(&id, c.role())?;
             check_status(&rec, &["stopped", "stopping_failed"], "delete")?;
-            let store = &self.master.store;
+            let store = &self.store;
             store
                 .delete_trace(self.mrealm_oid, &id)
                 .map_err(MasterError::from)?;
@@ -237,7 +230,6 @@ impl Tracing {
     /// `get_traces()` → the sorted ids of the traces the caller may read.
     async fn get_traces(self: Arc<Self>, c: Call) -> Reply {
         let all = self
-            .master
             .store
             .list_traces(self.mrealm_oid)
             .map_err(MasterError::from)?;
@@ -297,7 +289,7 @@ impl Tracing {
     /// which did not restart with the master; `stop_trace` stops them), one caught in
     /// `stopping` becomes `stopping_failed`. Either gets a `note` saying so.
     fn restore(&self) -> Result<()> {
-        for mut rec in self.master.store.list_traces(self.mrealm_oid)? {
+        for mut rec in self.store.list_traces(self.mrealm_oid)? {
             let (status, note) = match rec.status.as_str() {
                 "starting" | "running" => (
                     "running",
@@ -311,14 +303,14 @@ impl Tracing {
             };
             rec.status = status.into();
             rec.note = Some(note.into());
-            self.master.store.put_trace(&rec)?;
+            self.store.put_trace(&rec)?;
         }
         Ok(())
     }
 
     /// The trace, if it exists and the caller may read it.
     fn visible(&self, id: &str, role: Option<&str>) -> Result<Option<TraceRecord>> {
-        let rec = self.master.store.get_trace(self.mrealm_oid, id)?;
+        let rec = self.store.get_trace(self.mrealm_oid, id)?;
         Ok(rec.filter(|r| readable(r, role)))
     }
 
@@ -349,7 +341,7 @@ impl Tracing {
     /// Writes a status reached after the workers answered (no other transition can interleave:
     /// `starting` and `stopping` admit none).
     fn save(&self, rec: &TraceRecord) -> Result<()> {
-        Ok(self.master.store.put_trace(rec)?)
+        Ok(self.store.put_trace(rec)?)
     }
 
     /// Publishes `crossbarfabriccenter.mrealm.tracing.<event> [trace_id, payload]` to the
@@ -385,7 +377,7 @@ impl Tracing {
         let Some(id) = e.args.first().and_then(Value::as_str) else {
             return;
         };
-        let store = &self.master.store;
+        let store = &self.store;
         let node = store.node_by_authid(self.mrealm_oid, authid).ok().flatten();
         let rec = store.get_trace(self.mrealm_oid, id).ok().flatten();
         let (Some(node), Some(rec)) = (node, rec) else {
@@ -439,7 +431,7 @@ fn check_status(
 
 /// `(authid, worker_id)` of `crossbarfabriccenter.node.<authid>.worker.<wid>.on_trace_data`.
 fn data_source(topic: &str) -> Option<(&str, &str)> {
-    let rest = topic.strip_prefix("crossbarfabriccenter.node.")?;
+    let rest = topic.strip_prefix(crate::wire::node::PREFIX)?;
     let rest = rest.strip_suffix(".on_trace_data")?;
     let (authid, wid) = rest.split_once(".worker.")?;
     let ok = |s: &str| !s.is_empty() && !s.contains('.');
@@ -561,7 +553,7 @@ impl Tracing {
                 "invalid worker_id \"{wid}\": must be a non-empty URI component"
             )));
         }
-        let node = self.master.store.get_node(oid)?;
+        let node = self.store.get_node(oid)?;
         let here = node.filter(|n| n.mrealm_oid == Some(self.mrealm_oid));
         if here.is_none() {
             return Err(MasterError::NoSuchObject(format!(

@@ -13,7 +13,7 @@ const SEND_GRACE: Duration = Duration::from_secs(1);
 
 /// `crossbarfabriccenter.node.<authid>.<procedure>`: a procedure of an edge node.
 pub fn node_uri(authid: &str, procedure: &str) -> String {
-    format!("crossbarfabriccenter.node.{authid}.{procedure}")
+    crate::wire::node::uri(authid, procedure)
 }
 
 /// Why a remote call failed.

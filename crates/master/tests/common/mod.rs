@@ -83,8 +83,8 @@ impl Fixture {
         let mut config = MasterConfig {
             cbdir: dir.path().join("cb"),
             superuser: Some(key),
-            tick_interval: 3600.0,
-            check_interval: 3600.0,
+            tick_interval: Duration::from_secs(3600),
+            check_interval: Duration::from_secs(3600),
             ..MasterConfig::default()
         };
         tune(&mut config);
@@ -94,7 +94,7 @@ impl Fixture {
             .expect("bind");
         let url = format!("ws://{}/ws", listener.local_addr().expect("addr"));
         let (stop, stop_rx) = watch::channel(false);
-        let server = tokio::spawn(master.router.clone().serve_with(listener, None, stop_rx));
+        let server = tokio::spawn(master.router().clone().serve_with(listener, None, stop_rx));
         Fixture {
             dir,
             master,

@@ -132,13 +132,13 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     let scheme = if tls.is_some() { "wss" } else { "ws" };
     println!(
         "mrealm master listening on {scheme}://{addr}{}",
-        master.config.path
+        master.config().path
     );
     std::io::stdout().flush()?;
     let shutdown = crate::signals::shutdown_on_signals()?;
     // Returns once a signal came: the listener is closed and every session got GOODBYE.
     master
-        .router
+        .router()
         .clone()
         .serve_with(listener, tls, shutdown)
         .await;
@@ -148,7 +148,7 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
 /// Stops the controllers (flushing the heartbeat history) within `shutdown_grace`; past it,
 /// logs what was abandoned and fails (the process exits non-zero).
 async fn graceful_stop(master: &Master) -> anyhow::Result<()> {
-    let grace = Duration::try_from_secs_f64(master.config.shutdown_grace).unwrap_or(Duration::MAX);
+    let grace = master.config().shutdown_grace;
     let started = Instant::now();
     if let Err(left) = master.shutdown_within(grace).await {
         error!(grace_s = grace.as_secs_f64(), abandoned = %left, "shutdown grace exceeded: abandoned");

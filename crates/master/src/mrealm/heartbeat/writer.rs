@@ -1,11 +1,12 @@
 //! The heartbeat history writer of one management realm controller.
 //!
-//! Checked node and worker heartbeats are handed to [`Writer::submit_acked`], which never waits: it
-//! puts the record on a bounded queue ([`QUEUE_CAPACITY`]) and, when the queue is full, drops it
+//! Accepted node and worker heartbeats are handed to [`Writer::submit_acked`], which never waits:
+//! it puts them on a bounded queue ([`QUEUE_CAPACITY`]) and, when the queue is full, drops them
 //! with a rate-limited warning. One writer task drains the queue and group-commits: after the
-//! first record it collects for up to [`BATCH_WINDOW`] or [`BATCH_MAX`] records, then writes the
-//! batch in one redb transaction on the blocking pool, so neither the controller's event loop
-//! nor its procedures ever wait for the disk. A second task applies retention
+//! first heartbeat it collects for up to [`BATCH_WINDOW`] or [`BATCH_MAX`] of them, then builds
+//! their records ([`super::record`]) and writes the batch in one redb transaction on the
+//! blocking pool, so neither the owner task nor the controller's procedures ever wait for the
+//! disk or spend time on the records. A second task applies retention
 //! (`log_retention`, `aggregate_retention`) every [`RETENTION_EVERY`].
 //!
 //! Durable-acknowledge mode (`durable_heartbeats`): the [`AckRegistry`] is installed as the
@@ -19,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use store::{NodeLog, Store, WorkerLog};
+use store::Store;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -28,7 +29,10 @@ use uuid::Uuid;
 use wamp_router::broker::{AckFuture, AckRefused, PublishAckGate};
 use wamp_router::session::SessionInfo;
 
+use super::accept::{NodeHeartbeat, WorkerHeartbeat};
+use super::record::{node_log, worker_log};
 use crate::util::now_ns;
+use crate::wire::{errors::HEARTBEAT_NOT_STORED, node};
 
 /// Records that may wait for the writer.
 pub(crate) const QUEUE_CAPACITY: usize = 100_000;
@@ -44,19 +48,22 @@ const WARN_EVERY: Duration = Duration::from_secs(5);
 /// Longest a durable acknowledge waits for the controller and the disk.
 pub(crate) const ACK_TIMEOUT: Duration = Duration::from_secs(10);
 /// The ERROR of a durable heartbeat publish that was not stored.
-pub(crate) const NOT_STORED: &str = "crossbar.error.heartbeat_not_stored";
-/// The ERROR of a durable heartbeat publish that failed the checks.
-pub(crate) const INVALID: &str = "wamp.error.invalid_argument";
+pub(crate) const NOT_STORED: &str = HEARTBEAT_NOT_STORED;
 /// The topics whose acknowledged publications are gated in durable mode.
-const GATED: [&str; 2] = [
-    "crossbarfabriccenter.node.on_heartbeat",
-    "crossbarfabriccenter.node.on_worker_heartbeat",
-];
+const GATED: [&str; 2] = [node::ON_HEARTBEAT, node::ON_WORKER_HEARTBEAT];
 
-/// One heartbeat to store.
+/// One accepted heartbeat of node `node` to store, received at `received` (ns).
 pub(crate) enum Record {
-    Node(NodeLog),
-    Worker(WorkerLog),
+    Node {
+        node: Uuid,
+        hb: NodeHeartbeat,
+        received: u64,
+    },
+    Worker {
+        node: Uuid,
+        hb: WorkerHeartbeat,
+        received: u64,
+    },
 }
 
 /// Completes a durable acknowledge: `Ok` sends PUBLISHED, `Err` an ERROR.
@@ -111,7 +118,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// How long raw records and aggregates are kept.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Retention {
     pub raw: Duration,
     pub aggregates: Duration,
@@ -139,7 +146,7 @@ impl Writer {
             dropped: AtomicU64::new(0),
             last_warn: Mutex::new(None),
         });
-        let write = tokio::spawn(write_loop(store.clone(), rx));
+        let write = tokio::spawn(write_loop(store.clone(), mrealm, rx));
         let retention = tokio::spawn(retention_loop(store, mrealm, keep));
         (writer, write, retention)
     }
@@ -201,24 +208,31 @@ async fn next_batch(rx: &mut mpsc::Receiver<Queued>, batch: &mut Vec<Queued>) ->
 /// A queued record and its durable acknowledge.
 type Queued = (Record, Option<Ack>);
 
-async fn write_loop(store: Arc<Store>, mut rx: mpsc::Receiver<Queued>) {
+async fn write_loop(store: Arc<Store>, mrealm: Uuid, mut rx: mpsc::Receiver<Queued>) {
     loop {
         let mut batch = Vec::with_capacity(BATCH_MAX);
         if !next_batch(&mut rx, &mut batch).await {
             return;
         }
-        let (mut nodes, mut workers, mut acks) = (Vec::new(), Vec::new(), Vec::new());
-        for (r, ack) in batch {
-            match r {
-                Record::Node(n) => nodes.push(n),
-                Record::Worker(w) => workers.push(w),
-            }
-            acks.extend(ack);
-        }
-        let count = nodes.len() + workers.len();
+        let (records, acks): (Vec<Record>, Vec<Option<Ack>>) = batch.into_iter().unzip();
+        let count = records.len();
         let store = store.clone();
         let started = Instant::now();
-        let done = tokio::task::spawn_blocking(move || store.append_logs(&nodes, &workers)).await;
+        let done = tokio::task::spawn_blocking(move || {
+            let (mut nodes, mut workers) = (Vec::new(), Vec::new());
+            for r in &records {
+                match r {
+                    Record::Node { node, hb, received } => {
+                        nodes.push(node_log(mrealm, *node, hb, *received))
+                    }
+                    Record::Worker { node, hb, received } => {
+                        workers.push(worker_log(mrealm, *node, hb, *received))
+                    }
+                }
+            }
+            store.append_logs(&nodes, &workers)
+        })
+        .await;
         let outcome = match done {
             Ok(Ok(())) => {
                 let ms = started.elapsed().as_millis() as u64;
@@ -234,7 +248,7 @@ async fn write_loop(store: Arc<Store>, mut rx: mpsc::Receiver<Queued>) {
                 Err(refused(NOT_STORED, "heartbeat writer failed"))
             }
         };
-        for a in acks {
+        for a in acks.into_iter().flatten() {
             let _ = a.send(outcome.clone());
         }
     }
@@ -262,17 +276,17 @@ async fn retention_loop(store: Arc<Store>, mrealm: Uuid, keep: Retention) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-    use store::{Metrics, Window};
+    use store::Window;
+    use wamp_proto::dict;
 
-    fn rec(mrealm: Uuid, node: Uuid, i: u64) -> Record {
-        Record::Node(NodeLog {
-            mrealm,
+    fn rec(_mrealm: Uuid, node: Uuid, i: u64) -> Record {
+        let args = ["n1".into(), dict! { "seq" => i }.into()];
+        let hb = super::super::accept::accept_node(&args).expect("valid");
+        Record::Node {
             node,
-            timestamp: now_ns() + i,
-            metrics: Metrics::default(),
-            doc: json!({"seq": i}),
-        })
+            hb,
+            received: now_ns() + i,
+        }
     }
 
     #[tokio::test]
