@@ -85,10 +85,7 @@ async fn call(conn: &Conn, args: &CallArgs, kw: Dict) -> anyhow::Result<Value> {
         positional.push(Value::Str(w.clone()));
     }
     positional.extend(args.args.iter().map(|a| parse_arg(a)));
-    let uri = format!(
-        "crossbarfabriccenter.remote.{}.{}",
-        args.api, args.procedure
-    );
+    let uri = master::wire::remote::uri(&args.api, &args.procedure);
     let what = format!("call {} on \"{}\"", args.procedure, args.node);
     Ok(conn.call(&what, &uri, positional, kw).await?)
 }

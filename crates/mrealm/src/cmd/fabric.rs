@@ -8,8 +8,8 @@ use wamp_client::{Dict, Value};
 use crate::cli::output::{self, cell, field, print_json, table};
 use crate::cli::{is_uuid, kwargs, Conn, ConnArgs};
 
-const DOMAIN: &str = "crossbarfabriccenter.domain.";
-const MREALM: &str = "crossbarfabriccenter.mrealm.";
+const DOMAIN: &str = master::wire::domain::PREFIX;
+const MREALM: &str = master::wire::mrealm::PREFIX;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  mrealm status\n  mrealm status --realm default --json")]

@@ -129,7 +129,7 @@ fn summary(paired: &[String], already: &[String], failed: &[(String, String)], j
 }
 
 async fn online_count(conn: &Conn) -> anyhow::Result<usize> {
-    let uri = "crossbarfabriccenter.mrealm.get_nodes";
+    let uri = master::wire::mrealm::GET_NODES;
     let args = vec![Value::Str("online".into())];
     let v = conn
         .call("count the online nodes", uri, args, Dict::new())

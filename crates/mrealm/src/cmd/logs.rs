@@ -8,7 +8,7 @@ use wamp_client::{Dict, Value};
 use crate::cli::output::{self, ago, now_ns, parse_duration, print_json, sparkline, table};
 use crate::cli::Conn;
 
-const MREALM: &str = "crossbarfabriccenter.mrealm.";
+const MREALM: &str = master::wire::mrealm::PREFIX;
 
 /// What to show.
 pub struct LogsQuery<'a> {

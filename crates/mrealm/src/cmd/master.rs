@@ -89,7 +89,7 @@ async fn backup_online(a: BackupArgs) -> anyhow::Result<()> {
     let r = conn
         .call(
             "back up the database",
-            "crossbarfabriccenter.domain.backup_database",
+            master::wire::domain::BACKUP_DATABASE,
             vec![path.as_str().into()],
             wamp_proto::Dict::new(),
         )

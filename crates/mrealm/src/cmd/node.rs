@@ -12,7 +12,7 @@ use crate::cli::output::{self, print_json, table};
 use crate::cli::{is_uuid, kwargs, Conn, ConnArgs};
 use crate::cmd::fabric::{col, show_dict, show_names};
 
-const MREALM: &str = "crossbarfabriccenter.mrealm.";
+const MREALM: &str = master::wire::mrealm::PREFIX;
 
 #[derive(Debug, Args)]
 pub struct NodeArgs {

@@ -10,7 +10,7 @@ use crate::cli::output::print_json;
 use crate::cli::{kwargs, Conn, ConnArgs};
 use crate::cmd::fabric::{show_dict, show_names};
 
-const MREALM: &str = "crossbarfabriccenter.mrealm.";
+const MREALM: &str = master::wire::mrealm::PREFIX;
 
 #[derive(Debug, Args)]
 pub struct TraceArgs {

@@ -12,7 +12,8 @@ use wamp_client::{Event, MatchPolicy, SubscribeOptions, Value};
 use crate::cli::output::{cell, parse_duration};
 use crate::cli::{kwargs, Conn, ConnArgs};
 
-const MREALM: &str = "crossbarfabriccenter.mrealm.";
+const MREALM: &str = wire::mrealm::PREFIX;
+use master::wire;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  mrealm watch --realm default\n  \
@@ -38,16 +39,19 @@ pub struct WatchArgs {
 /// The topics to subscribe to, each with its match policy.
 fn topics(args: &WatchArgs) -> Vec<(String, MatchPolicy)> {
     let mut t = vec![
-        (format!("{MREALM}on_node_ready"), MatchPolicy::Exact),
-        (format!("{MREALM}on_node_shutdown"), MatchPolicy::Exact),
-        (format!("{MREALM}tracing.on_trace_"), MatchPolicy::Prefix),
+        (wire::mrealm::ON_NODE_READY.to_owned(), MatchPolicy::Exact),
+        (
+            wire::mrealm::ON_NODE_SHUTDOWN.to_owned(),
+            MatchPolicy::Exact,
+        ),
+        (
+            format!("{}on_trace_", wire::mrealm::TRACING_PREFIX),
+            MatchPolicy::Prefix,
+        ),
     ];
     if args.heartbeats {
-        for hb in ["on_heartbeat", "on_worker_heartbeat"] {
-            t.push((
-                format!("crossbarfabriccenter.node.{hb}"),
-                MatchPolicy::Exact,
-            ));
+        for hb in [wire::node::ON_HEARTBEAT, wire::node::ON_WORKER_HEARTBEAT] {
+            t.push((hb.to_owned(), MatchPolicy::Exact));
         }
     }
     if args.ticks {
@@ -127,7 +131,7 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 
 /// The short event name: the topic without its well-known prefix.
 fn short(topic: &str) -> &str {
-    ["crossbarfabriccenter.mrealm.", "crossbarfabriccenter."]
+    [MREALM, "crossbarfabriccenter."]
         .iter()
         .find_map(|p| topic.strip_prefix(p))
         .unwrap_or(topic)

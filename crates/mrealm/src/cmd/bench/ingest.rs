@@ -28,7 +28,7 @@ use super::report::Latencies;
 use super::rpc::micros_since;
 use super::target::{opt, print_table, write_json, TargetArgs};
 
-const PREFIX: &str = "crossbarfabriccenter.mrealm.";
+const PREFIX: &str = master::wire::mrealm::PREFIX;
 /// Largest `limit` the history API accepts (mrealm's `MAX_LIMIT`).
 const PAGE: usize = 10_000;
 

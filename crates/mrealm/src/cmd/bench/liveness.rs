@@ -15,8 +15,8 @@ use wamp_client::{CallOptions, Dict, Session, SubscribeOptions, Value};
 use super::fleet::{self, Disconnect};
 use super::target::{opt, print_table, write_json, TargetArgs};
 
-const READY: &str = "crossbarfabriccenter.mrealm.on_node_ready";
-const SHUTDOWN: &str = "crossbarfabriccenter.mrealm.on_node_shutdown";
+const READY: &str = master::wire::mrealm::ON_NODE_READY;
+const SHUTDOWN: &str = master::wire::mrealm::ON_NODE_SHUTDOWN;
 
 #[derive(Debug, Args)]
 pub struct LivenessArgs {
@@ -208,7 +208,7 @@ async fn poll_online(session: &Session, oid: &str, t0: Instant, wait: Duration) 
     while t0.elapsed() < wait {
         let opts = CallOptions::timeout(Duration::from_secs(10));
         let args = vec![Value::Str(oid.to_owned())];
-        let uri = "crossbarfabriccenter.mrealm.get_node";
+        let uri = master::wire::mrealm::GET_NODE;
         if let Ok(r) = session.call(uri, args, Dict::new(), opts).await {
             let status = r
                 .args
@@ -228,7 +228,7 @@ async fn node_oids(session: &Session, running: &fleet::Running) -> anyhow::Resul
     let mut out = Vec::new();
     for i in 0..running.nodes {
         let opts = CallOptions::timeout(Duration::from_secs(30));
-        let uri = "crossbarfabriccenter.mrealm.get_node_by_authid";
+        let uri = master::wire::mrealm::GET_NODE_BY_AUTHID;
         let r = session
             .call(uri, vec![Value::Str(running.authid(i))], Dict::new(), opts)
             .await

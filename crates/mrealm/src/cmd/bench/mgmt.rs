@@ -20,7 +20,7 @@ use super::rpc::micros_since;
 use super::target::{opt, pair_nodes, print_table, write_json, TargetArgs};
 use super::{Clock, MEASURE, STOP};
 
-const PREFIX: &str = "crossbarfabriccenter.mrealm.";
+const PREFIX: &str = master::wire::mrealm::PREFIX;
 
 #[derive(Debug, Args)]
 pub struct MgmtArgs {

@@ -165,7 +165,7 @@ async fn one_size(args: &ScaleArgs, pid: u32, n: usize) -> Size {
         Ok(conn) => {
             s.online_master = count_list(
                 conn.session(),
-                "crossbarfabriccenter.mrealm.get_nodes",
+                master::wire::mrealm::GET_NODES,
                 vec![Value::Str("online".into())],
             )
             .await;

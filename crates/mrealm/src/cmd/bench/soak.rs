@@ -255,7 +255,7 @@ async fn online_on_master(conn: &Conn) -> Option<usize> {
     let r = conn
         .call(
             "list online nodes",
-            "crossbarfabriccenter.mrealm.get_nodes",
+            master::wire::mrealm::GET_NODES,
             args,
             Dict::new(),
         )
@@ -288,7 +288,7 @@ async fn stored(conn: &Conn, authid: &str, since_ns: i64) -> Option<u64> {
     let node = conn
         .call(
             what,
-            "crossbarfabriccenter.mrealm.get_node_by_authid",
+            master::wire::mrealm::GET_NODE_BY_AUTHID,
             vec![Value::Str(authid.into())],
             Dict::new(),
         )
@@ -304,7 +304,7 @@ async fn stored(conn: &Conn, authid: &str, since_ns: i64) -> Option<u64> {
     let logs = conn
         .call(
             "read heartbeats",
-            "crossbarfabriccenter.mrealm.get_node_logs",
+            master::wire::mrealm::GET_NODE_LOGS,
             args,
             Dict::new(),
         )

@@ -70,12 +70,7 @@ pub async fn pair_nodes(t: &TargetArgs, prefix: &str, count: usize) -> anyhow::R
         ];
         let what = "pair a bench node";
         match global
-            .call(
-                what,
-                "crossbarfabriccenter.mrealm.pair_node",
-                args,
-                Dict::new(),
-            )
+            .call(what, master::wire::mrealm::PAIR_NODE, args, Dict::new())
             .await
         {
             Ok(_) => new += 1,
@@ -92,7 +87,7 @@ pub async fn pair_nodes(t: &TargetArgs, prefix: &str, count: usize) -> anyhow::R
 pub async fn ensure_mrealm(global: &Conn, name: &str) -> anyhow::Result<()> {
     let mut obj = Dict::new();
     obj.insert("name".into(), Value::Str(name.to_owned()));
-    let uri = "crossbarfabriccenter.mrealm.create_mrealm";
+    let uri = master::wire::mrealm::CREATE_MREALM;
     match global
         .call(
             "create the management realm",
