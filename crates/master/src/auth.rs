@@ -10,6 +10,13 @@
 //!   requested user role) on every management realm;
 //! * other users by key, with their stored roles on the management realm;
 //! * anonymous gets role `public` on a management realm.
+//!
+//! What HELLO decided is decided again at WELCOME ([`Authenticator::admit`], under the realm's
+//! lock, in the same critical section that adds the session): the node is still paired with the
+//! same management realm and has no other session there, the user still exists and still holds
+//! the role, the management realm still exists. Unpairing, role changes and realm deletion
+//! commit first and then close sessions under that lock, so a session can never slip in between
+//! (two HELLOs of one node key, or a CHALLENGE pending across an unpair).
 
 use crate::wire::errors::{
     AUTH_INVALID_PARAMETERS, AUTH_NODE_ALREADY_CONNECTED, AUTH_NODE_UNPAIRED,
@@ -21,6 +28,7 @@ use wamp_proto::{wamp_errors as err, Dict, Value};
 use wamp_router::auth::{
     cryptosign, random_authid, AuthStep, Authenticator, HelloRequest, Principal,
 };
+use wamp_router::session::SessionInfo;
 use wamp_router::{Abort, Router};
 
 use crate::roles::{GLOBAL_REALM, USER_ROLES};
@@ -79,9 +87,88 @@ impl Authenticator for MasterAuth {
         );
         reject(err::NO_AUTH_METHOD, msg)
     }
+
+    fn admit(&self, s: &SessionInfo, joined: &dyn Fn() -> usize) -> Result<(), Abort> {
+        match (s.authmethod.as_str(), s.authrole.as_str()) {
+            ("function", "trusted") | ("anonymous", _) => Ok(()),
+            (_, "node") => self.admit_node(s, joined),
+            _ => self.admit_user(s),
+        }
+    }
 }
 
 impl MasterAuth {
+    /// A node at WELCOME: still paired, with the realm it was challenged for, and alone.
+    fn admit_node(&self, s: &SessionInfo, joined: &dyn Fn() -> usize) -> Result<(), Abort> {
+        let oid = s.authextra.get("node_oid").and_then(Value::as_str);
+        let oid = oid.and_then(|o| uuid::Uuid::parse_str(o).ok());
+        let node = oid.and_then(|o| self.store.get_node(o).ok().flatten());
+        let unpaired = || {
+            Abort::new(
+                AUTH_NODE_UNPAIRED,
+                "This node was unpaired during its authentication.",
+            )
+        };
+        let node = node.filter(|n| n.is_paired() && n.authid.as_deref() == Some(&s.authid));
+        let mrealm = node.and_then(|n| n.mrealm_oid);
+        let mrealm = mrealm.and_then(|m| self.store.get_mrealm(m).ok().flatten());
+        if mrealm.is_none_or(|m| m.name != s.realm) {
+            return Err(unpaired());
+        }
+        if joined() > 0 {
+            let msg = format!(
+                "node \"{}\" is already connected to management realm \"{}\"",
+                s.authid, s.realm
+            );
+            return Err(Abort::new(AUTH_NODE_ALREADY_CONNECTED, msg));
+        }
+        Ok(())
+    }
+
+    /// A user (or the superuser) at WELCOME: still known, the management realm still exists and
+    /// the user still holds the role there.
+    fn admit_user(&self, s: &SessionInfo) -> Result<(), Abort> {
+        let gone =
+            |what: &str| Abort::new(err::NOT_AUTHORIZED, format!("{what} during authentication"));
+        let user = match self.store.user_by_authid(&s.authid) {
+            Ok(Some(u)) => u,
+            Ok(None) => return Err(gone("the user was removed")),
+            Err(e) => {
+                return Err(Abort::new(
+                    err::AUTHENTICATION_FAILED,
+                    format!("database error: {e}"),
+                ))
+            }
+        };
+        if s.realm == GLOBAL_REALM {
+            return Ok(());
+        }
+        let mrealm = match self.store.get_mrealm_by_name(&s.realm) {
+            Ok(Some(m)) => m,
+            _ => {
+                return Err(Abort::new(
+                    err::NO_SUCH_REALM,
+                    format!("management realm \"{}\" was deleted", s.realm),
+                ))
+            }
+        };
+        if s.authid == "superuser" && USER_ROLES.contains(&s.authrole.as_str()) {
+            return Ok(());
+        }
+        let roles = self
+            .store
+            .user_roles(user.oid, mrealm.oid)
+            .unwrap_or_default();
+        if roles.contains(&s.authrole) {
+            Ok(())
+        } else {
+            Err(gone(&format!(
+                "role \"{}\" on \"{}\" was revoked",
+                s.authrole, s.realm
+            )))
+        }
+    }
+
     fn cryptosign(&self, req: &HelloRequest<'_>) -> AuthStep {
         let pubkey = match cryptosign::requested_pubkey(req) {
             Ok(k) => k,

@@ -9,9 +9,10 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::raw::{expect_abort, node_hello, raw, recv, send, signature};
 use common::*;
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value as Json};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -20,8 +21,6 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use wamp_client::{AuthenticateResponse, Challenge, Error, PublishOptions, Session};
 use wamp_proto::cryptosign::{self, LEN};
 use wamp_proto::{dict, Dict, Value};
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
 /// A master with mrealm `mr1` and nodes 1 and 2 paired as `node1`, `node2`.
 async fn setup() -> (Fixture, Session, Session, [String; 2]) {
@@ -202,59 +201,6 @@ async fn replayed_authenticate_on_a_new_session_is_refused() {
         .all(|(_, st)| st == "offline"));
     f.checked_node(node_secret(1)).await;
     still_serves(&f).await;
-}
-
-/// A raw JSON WebSocket to the master.
-async fn raw(f: &Fixture) -> Ws {
-    let mut req = f.url.as_str().into_client_request().expect("request");
-    req.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("wamp.2.json"),
-    );
-    let (ws, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("upgrade");
-    ws
-}
-
-async fn send(ws: &mut Ws, j: Json) {
-    ws.send(WsMessage::text(j.to_string())).await.expect("send");
-}
-
-/// The next WAMP message; `Json::Null` once the connection is closed.
-async fn recv(ws: &mut Ws) -> Json {
-    loop {
-        match tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("message in time")
-        {
-            Some(Ok(WsMessage::Text(t))) => return serde_json::from_str(&t).expect("json"),
-            Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return Json::Null,
-            Some(Ok(_)) => continue,
-        }
-    }
-}
-
-async fn expect_abort(ws: &mut Ws, reason: &str) {
-    let m = recv(ws).await;
-    assert_eq!((&m[0], &m[2]), (&json!(3), &json!(reason)), "{m}");
-    assert_eq!(
-        recv(ws).await,
-        Json::Null,
-        "connection stays open after ABORT"
-    );
-}
-
-fn node_hello(i: u8) -> Json {
-    let pubkey = pubkey(&node_secret(i));
-    json!([1, null, {"authmethods": ["cryptosign"], "authrole": "node", "authextra": {"pubkey": pubkey},
-        "roles": {"caller": {}, "publisher": {}, "callee": {}, "subscriber": {}}}])
-}
-
-fn signature(i: u8, challenge: &Json) -> String {
-    let hex = challenge[2]["challenge"].as_str().expect("challenge");
-    let bytes: [u8; LEN] = cryptosign::parse_hex(hex).expect("hex");
-    cryptosign::sign(&node_secret(i), &bytes)
 }
 
 #[tokio::test]

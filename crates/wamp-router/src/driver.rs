@@ -260,8 +260,13 @@ impl Driver {
             "authextra" => Value::Dict(info.authextra.clone()),
             "roles" => router_roles(),
         };
+        let auth = self.router.authenticator();
+        let admit = |s: &SessionInfo, joined: &dyn Fn() -> usize| auth.admit(s, joined);
+        if let Err(abort) = realm.join(info.clone(), self.tx.clone(), details, admit) {
+            info!(realm = %info.realm, authid = %info.authid, reason = %abort.reason, "session refused at WELCOME");
+            return (State::Closed, self.abort(abort));
+        }
         info!(session = info.id, realm = %info.realm, authid = %info.authid, authrole = %info.authrole, "session joined");
-        realm.join(info.clone(), self.tx.clone(), details);
         (State::Joined { realm, info }, Flow::Continue)
     }
 }

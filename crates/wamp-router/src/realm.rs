@@ -64,6 +64,8 @@ pub(crate) struct RealmState {
     pub overloaded: Vec<Id>,
     /// What one session may hold here.
     pub limits: SessionLimits,
+    /// Set once the realm is removed: no session joins it any more.
+    pub closed: bool,
 }
 
 // === impl Realm ===
@@ -88,6 +90,7 @@ impl Realm {
                 authorizer: None,
                 overloaded: Vec::new(),
                 limits: SessionLimits::default(),
+                closed: false,
             }),
         })
     }
@@ -126,9 +129,28 @@ impl Realm {
         self.lock().sessions.len()
     }
 
-    /// Adds a session that completed the handshake, sends WELCOME and announces it.
-    pub fn join(&self, info: Arc<SessionInfo>, tx: OutTx, welcome_details: Dict) {
+    /// Adds a session that completed the handshake, sends WELCOME and announces it — if the
+    /// realm is still open and `admit` (the authenticator's last word, asked under the lock with
+    /// a counter of the sessions that share the new one's authid and authrole) agrees.
+    pub fn join(
+        &self,
+        info: Arc<SessionInfo>,
+        tx: OutTx,
+        welcome_details: Dict,
+        admit: impl FnOnce(&SessionInfo, &dyn Fn() -> usize) -> Result<(), Abort>,
+    ) -> Result<(), Abort> {
         let mut st = self.lock();
+        if st.closed {
+            let text = format!("realm \"{}\" was removed", st.realm);
+            return Err(Abort::new(wamp_proto::wamp_errors::NO_SUCH_REALM, text));
+        }
+        let joined = || {
+            st.sessions
+                .values()
+                .filter(|e| e.info.authid == info.authid && e.info.authrole == info.authrole)
+                .count()
+        };
+        admit(&info, &joined)?;
         let id = info.id;
         let _ = tx.msg(Message::Welcome {
             session: id,
@@ -143,6 +165,7 @@ impl Realm {
         );
         st.publish_meta("wamp.session.on_join", vec![info.details().into()]);
         st.reap();
+        Ok(())
     }
 
     /// Removes a session (transport closed, GOODBYE, ABORT) and cleans up after it.
@@ -176,6 +199,7 @@ impl Realm {
     /// Closes every session (realm removed, router shutting down).
     pub fn close_all(&self, reason: &str, message: &str) {
         let mut st = self.lock();
+        st.closed = true;
         let ids: Vec<Id> = st.sessions.keys().copied().collect();
         for id in ids {
             st.kill_session(id, reason, message);

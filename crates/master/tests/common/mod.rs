@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod raw;
+
 use master::{Master, MasterConfig};
 use tokio::sync::watch;
 use wamp_client::{

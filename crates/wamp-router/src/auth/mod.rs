@@ -12,6 +12,7 @@
 use wamp_proto::Dict;
 
 use crate::error::Abort;
+use crate::session::SessionInfo;
 
 mod anonymous;
 pub mod cryptosign;
@@ -65,4 +66,14 @@ pub trait PendingAuth: Send {
 /// Decides who a HELLO is.
 pub trait Authenticator: Send + Sync {
     fn hello(&self, req: &HelloRequest<'_>) -> AuthStep;
+
+    /// The last word before WELCOME, asked under the realm's lock in the same critical section
+    /// that adds the session (so whatever revokes a principal and then kills its sessions under
+    /// that lock can never miss a session welcomed in between). `joined()` counts the sessions
+    /// of the realm that already have the session's authid and authrole (a scan: call it only
+    /// when needed). Must be quick: it holds the realm's lock. Default: admit.
+    fn admit(&self, session: &SessionInfo, joined: &dyn Fn() -> usize) -> Result<(), Abort> {
+        let _ = (session, joined);
+        Ok(())
+    }
 }
