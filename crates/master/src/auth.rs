@@ -38,6 +38,8 @@ pub struct MasterAuth {
     pub store: Arc<store::Store>,
     pub router: Weak<Router>,
     pub superuser: Option<[u8; 32]>,
+    /// `allow_anonymous` of the configuration.
+    pub allow_anonymous: bool,
 }
 
 fn reject(uri: &str, msg: impl Into<String>) -> AuthStep {
@@ -349,6 +351,10 @@ impl MasterAuth {
             Some(GLOBAL_REALM) => reject(
                 err::NOT_AUTHORIZED,
                 "anonymous access to the global realm is not allowed",
+            ),
+            Some(_) if !self.allow_anonymous => reject(
+                err::NOT_AUTHORIZED,
+                "anonymous access is turned off on this master (allow_anonymous = false)",
             ),
             Some(realm) => {
                 if req.authrole.is_some_and(|r| r != "public") {

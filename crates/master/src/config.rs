@@ -27,7 +27,8 @@
 //! max_handshakes = 1000           # connections at once not yet welcomed; more get HTTP 503
 //! handshake_timeout = 5           # seconds for the HTTP upgrade, and again for HELLO..WELCOME
 //! queue_len = 16384               # messages queued per session before it is dropped as too slow
-//! max_pending_calls = 10000       # calls in flight per caller session
+//! max_pending_calls = 256         # calls in flight per (non-trusted) caller session
+//! allow_anonymous = true          # anonymous clients may join management realms as "public"
 //! max_pending_invocations = 10000 # invocations in flight per callee session
 //! max_registrations = 10000       # per session
 //! max_subscriptions = 10000       # per session
@@ -103,6 +104,8 @@ pub struct MasterConfig {
     pub max_pending_invocations: usize,
     pub max_registrations: usize,
     pub max_subscriptions: usize,
+    /// Whether anonymous clients may join management realms (role `public`).
+    pub allow_anonymous: bool,
 }
 
 impl Default for MasterConfig {
@@ -132,10 +135,12 @@ impl Default for MasterConfig {
             db_cache_mb: 64,
             handshake_timeout: Duration::from_secs(5),
             queue_len: 16 * 1024,
-            max_pending_calls: 10_000,
+            // a burst of pipelined calls from one client must not starve the controller
+            max_pending_calls: 256,
             max_pending_invocations: 10_000,
             max_registrations: 10_000,
             max_subscriptions: 10_000,
+            allow_anonymous: true,
         }
     }
 }

@@ -71,6 +71,7 @@ impl Master {
             store: store.clone(),
             router: Arc::downgrade(&router),
             superuser,
+            allow_anonymous: config.allow_anonymous,
         }));
         let master = Arc::new(Master {
             started: util::now_ns(),
@@ -151,6 +152,10 @@ impl Master {
             // events arrive on their own session: a heartbeat burst never delays a procedure
             ingest: self
                 .local_session(&rec.name, &format!("{authid}-ingest"))
+                .await?,
+            // the nodes' uplink check never waits behind other calls
+            status: self
+                .local_session(&rec.name, &format!("{authid}-status"))
                 .await?,
             global: self.domain_session(),
             acks,

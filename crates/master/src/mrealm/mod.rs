@@ -9,10 +9,12 @@
 //!                                                              ─► heartbeats ─► heartbeat/
 //! ```
 //!
-//! Two in-process `trusted` sessions per management realm: `session` serves the procedures
+//! Three in-process `trusted` sessions per management realm: `session` serves the procedures
 //! (node procedures [`api`], history [`history`], remote API forwarders [`remote`], tracing) and
 //! makes the calls into the nodes; `ingest` only receives the high-volume events, so that a
-//! burst of them never queues in front of a call. The node health check ([`health`]) runs on
+//! burst of them never queues in front of a call; `status` serves `get_status` alone (the edge
+//! nodes' uplink check, which must never wait behind a burst of other calls) and publishes
+//! `on_tick`. The node health check ([`health`]) runs on
 //! the reconciler runtime ([`crate::reconcile`]), as the desired-state managers will.
 //! `crossbarfabriccenter.mrealm.on_tick` is published every `tick_interval`.
 
@@ -59,6 +61,8 @@ pub(crate) struct Deps {
     pub session: Session,
     /// Receives the events the owner follows.
     pub ingest: Session,
+    /// Serves `get_status` alone (the edge nodes' uplink check) and publishes `on_tick`.
+    pub status: Session,
     /// The domain controller's session: node transitions are forwarded to the global realm.
     pub global: Option<Session>,
     /// Durable-acknowledge mode: the management realm's heartbeat acknowledge gate.
@@ -69,6 +73,7 @@ pub(crate) struct Deps {
 pub(crate) struct Controller {
     session: Session,
     ingest: Session,
+    status: Session,
     control: mpsc::UnboundedSender<Control>,
     tasks: Vec<JoinHandle<()>>,
     health: health::Health,
@@ -108,21 +113,18 @@ impl Controller {
             started: now_ns(),
             tick: AtomicU64::new(0),
         });
-        register(&ctx.session, "get_status", &state, |st, _| Ok(st.status())).await?;
+        register(&d.status, "get_status", &state, |st, _| Ok(st.status())).await?;
         api::register_all(&ctx).await?;
         history::register_all(&ctx).await?;
         let republisher = remote::start(&ctx, &d.ingest).await?;
         let tracer = trace_api::start(&ctx).await?;
         let health = health::Health::start(&ctx, announcer.subscribe());
         drop(announcer);
-        let ticker = tokio::spawn(tick_loop(
-            ctx.session.clone(),
-            state,
-            ctx.config.tick_interval,
-        ));
+        let ticker = tokio::spawn(tick_loop(d.status.clone(), state, ctx.config.tick_interval));
         Ok(Controller {
             session: d.session,
             ingest: d.ingest,
+            status: d.status,
             control,
             tasks: vec![retention, ticker, republisher, tracer],
             health,
@@ -167,6 +169,7 @@ impl Controller {
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), self.announcer).await;
         let _ = tokio::time::timeout(Duration::from_secs(1), self.session.leave()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.status.leave()).await;
     }
 }
 
