@@ -29,6 +29,7 @@
 //! queue_len = 16384               # messages queued per session before it is dropped as too slow
 //! max_pending_calls = 256         # calls in flight per (non-trusted) caller session
 //! allow_anonymous = true          # anonymous clients may join management realms as "public"
+//! max_heartbeat_rate = 100        # node + worker heartbeats per second per node session (0: no limit)
 //! max_pending_invocations = 10000 # invocations in flight per callee session
 //! max_registrations = 10000       # per session
 //! max_subscriptions = 10000       # per session
@@ -106,6 +107,9 @@ pub struct MasterConfig {
     pub max_subscriptions: usize,
     /// Whether anonymous clients may join management realms (role `public`).
     pub allow_anonymous: bool,
+    /// Node and worker heartbeats a node session may publish per second (burst: twice that,
+    /// at least 64); 0: no limit.
+    pub max_heartbeat_rate: f64,
 }
 
 impl Default for MasterConfig {
@@ -141,6 +145,7 @@ impl Default for MasterConfig {
             max_registrations: 10_000,
             max_subscriptions: 10_000,
             allow_anonymous: true,
+            max_heartbeat_rate: 100.0,
         }
     }
 }
@@ -182,6 +187,12 @@ impl MasterConfig {
             return Err(MasterError::InvalidArgument(format!(
                 "max_message_size = {}: must be in [1, {MAX_MESSAGE_SIZE}]",
                 self.max_message_size
+            )));
+        }
+        if !(self.max_heartbeat_rate >= 0.0 && self.max_heartbeat_rate.is_finite()) {
+            return Err(MasterError::InvalidArgument(format!(
+                "max_heartbeat_rate = {}: must be a finite rate >= 0 (0: no limit)",
+                self.max_heartbeat_rate
             )));
         }
         if !(1..=MAX_CACHE_MB).contains(&self.db_cache_mb) {

@@ -13,6 +13,7 @@ pub mod config;
 mod domain;
 pub mod error;
 mod mrealm;
+mod ratelimit;
 pub mod reconcile;
 pub mod roles;
 mod util;
@@ -134,7 +135,9 @@ impl Master {
         let realm = self
             .router
             .add_realm(RealmConfig::new(rec.name.clone(), mrealm_roles()))?;
-        realm.set_authorizer(Arc::new(NodeAuthorizer));
+        realm.set_authorizer(Arc::new(NodeAuthorizer {
+            heartbeats: ratelimit::HeartbeatLimiter::new(self.config.max_heartbeat_rate),
+        }));
         let acks = self.config.durable_heartbeats.then(|| {
             let gate = Arc::new(mrealm::heartbeat::AckRegistry::default());
             realm.set_publish_ack_gate(Some(gate.clone()));

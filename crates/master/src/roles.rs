@@ -111,9 +111,12 @@ pub fn mrealm_roles() -> Vec<Role> {
     ]
 }
 
-/// Keeps `node` sessions inside their own URI space; other roles use the role rules.
+/// Keeps `node` sessions inside their own URI space, and their heartbeats within
+/// `max_heartbeat_rate`; other roles use the role rules.
 #[derive(Debug, Default)]
-pub struct NodeAuthorizer;
+pub struct NodeAuthorizer {
+    pub heartbeats: Option<crate::ratelimit::HeartbeatLimiter>,
+}
 
 impl Authorizer for NodeAuthorizer {
     fn authorize(&self, s: &SessionInfo, action: Action, uri: &str) -> Decision {
@@ -123,11 +126,15 @@ impl Authorizer for NodeAuthorizer {
         let own = wire::node::uri(&s.authid, "");
         let allowed = match action {
             Action::Register => uri.starts_with(&own),
-            Action::Publish => {
-                uri.starts_with(&own)
-                    || uri == wire::node::ON_HEARTBEAT
-                    || uri == wire::node::ON_WORKER_HEARTBEAT
+            Action::Publish
+                if uri == wire::node::ON_HEARTBEAT || uri == wire::node::ON_WORKER_HEARTBEAT =>
+            {
+                if let Some(l) = self.heartbeats.as_ref().filter(|l| !l.allow(s.id)) {
+                    return Decision::Deny(l.reason());
+                }
+                true
             }
+            Action::Publish => uri.starts_with(&own),
             Action::Call => uri == wire::mrealm::GET_STATUS,
             Action::Subscribe => false,
         };

@@ -27,7 +27,9 @@ async fn call(s: &Session, proc: &str, args: Vec<Value>, kwargs: Dict) -> Result
 }
 
 async fn setup() -> Setup {
-    let fx = Fixture::start().await;
+    // these tests publish bursts on purpose: no heartbeat rate limit (bounds.rs tests it)
+    let dir = std::sync::Arc::new(tempfile::tempdir().expect("tempdir"));
+    let fx = Fixture::start_in(dir, |c| c.max_heartbeat_rate = 0.0).await;
     let global = fx.superuser(None).await;
     create_mrealm(&global, "mr1").await;
     let su = fx.superuser(Some("mr1")).await;

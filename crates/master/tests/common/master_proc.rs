@@ -45,7 +45,9 @@ impl MasterDir {
         let dir = tempfile::tempdir().expect("tempdir");
         let key = dir.path().join("default.pub");
         crate::common::write_pub(&key, &SUPERUSER, "user", &[("user-id", "unknown".into())]);
-        write_config(&dir.path().join("cb"), config);
+        // these tests write heartbeats back to back on purpose: no per-node rate limit
+        let config = format!("max_heartbeat_rate = 0\n{config}");
+        write_config(&dir.path().join("cb"), &config);
         Some(MasterDir { bin, dir, key })
     }
 
