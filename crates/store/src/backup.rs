@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use redb::{Database, ReadTransaction, ReadableDatabase, TableError, TableHandle};
+use redb::{Database, ReadTransaction, TableError, TableHandle};
 
 use crate::logs::{NODE_LOGS, NODE_LOG_AGGS, WORKER_LOGS, WORKER_LOG_AGGS};
 use crate::tables::*;
@@ -52,7 +52,7 @@ impl Store {
         }
         let tmp = tmp_path(to);
         let _ = std::fs::remove_file(&tmp);
-        let snapshot = self.db.begin_read()?;
+        let snapshot = self.begin_read()?;
         let rows = write_copy(&snapshot, &tmp).inspect_err(|_| {
             let _ = std::fs::remove_file(&tmp);
         })?;

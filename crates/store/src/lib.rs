@@ -9,6 +9,7 @@
 
 mod backup;
 mod error;
+mod handle;
 pub mod logs;
 pub mod nodes;
 mod records;
@@ -17,11 +18,12 @@ pub mod traces;
 
 use std::path::Path;
 
-use redb::{Database, ReadableDatabase, ReadableTable};
+use redb::{Database, ReadableTable};
 use uuid::Uuid;
 
 pub use backup::BackupStats;
 pub use error::StoreError;
+pub use handle::Health;
 pub use logs::{Aggregate, Metrics, NodeLog, RetentionStats, Stat, Window, WorkerLog};
 pub use records::{MrealmRecord, MrealmRoles, NodeRecord, UserRecord};
 use tables::*;
@@ -35,7 +37,9 @@ pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
 
 /// The database.
 pub struct Store {
-    db: Database,
+    handle: handle::DbHandle,
+    path: std::path::PathBuf,
+    cache_bytes: usize,
 }
 
 impl Store {
@@ -47,16 +51,24 @@ impl Store {
     /// Opens (or creates) the database file with a page cache of at most `cache_bytes`
     /// (redb's own default is 1 GiB, which a heartbeat-heavy master fills and keeps resident).
     pub fn open_with_cache(path: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
-        let db = Database::builder()
-            .set_cache_size(cache_bytes)
-            .create(path)?;
-        let store = Store { db };
+        let db = Self::builder(cache_bytes).create(path)?;
+        let store = Store {
+            handle: handle::DbHandle::new(db),
+            path: path.to_path_buf(),
+            cache_bytes,
+        };
         store.check_schema(path)?;
         Ok(store)
     }
 
+    fn builder(cache_bytes: usize) -> redb::Builder {
+        let mut b = Database::builder();
+        b.set_cache_size(cache_bytes);
+        b
+    }
+
     fn check_schema(&self, path: &Path) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut meta = txn.open_table(META)?;
             let found = meta.get(SCHEMA_KEY)?.map(|v| v.value().to_vec());
@@ -93,13 +105,13 @@ impl Store {
             logs::create_tables(&txn)?;
             txn.open_table(traces::TRACES)?;
         }
-        txn.commit()?;
+        self.commit(txn)?;
         Ok(())
     }
 
     /// The stored schema version.
     pub fn schema_version(&self) -> Result<u32, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let meta = txn.open_table(META)?;
         let v = meta
             .get(SCHEMA_KEY)?
@@ -122,7 +134,7 @@ impl Store {
         rec: &MrealmRecord,
         owner_roles: Option<&MrealmRoles>,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut by_name = txn.open_table(MREALM_BY_NAME)?;
             if by_name.get(rec.name.as_str())?.is_some() {
@@ -138,17 +150,17 @@ impl Store {
                     .insert(key.as_str(), doc.as_slice())?;
             }
         }
-        txn.commit()?;
+        self.commit(txn)?;
         Ok(())
     }
 
     pub fn get_mrealm(&self, oid: Uuid) -> Result<Option<MrealmRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         get(&txn.open_table(MREALMS)?, "mrealms", oid)
     }
 
     pub fn get_mrealm_by_name(&self, name: &str) -> Result<Option<MrealmRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let oid = txn
             .open_table(MREALM_BY_NAME)?
             .get(name)?
@@ -161,7 +173,7 @@ impl Store {
 
     /// All management realms, ordered by name.
     pub fn list_mrealms(&self) -> Result<Vec<MrealmRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let by_name = txn.open_table(MREALM_BY_NAME)?;
         let table = txn.open_table(MREALMS)?;
         let mut out = Vec::new();
@@ -176,7 +188,7 @@ impl Store {
 
     /// Replaces a management realm's record (its name cannot change).
     pub fn update_mrealm(&self, rec: &MrealmRecord) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut table = txn.open_table(MREALMS)?;
             let old: Option<MrealmRecord> = get(&table, "mrealms", rec.oid)?;
@@ -187,7 +199,7 @@ impl Store {
             };
             put(&mut table, "mrealms", rec.oid, &fixed)?;
         }
-        txn.commit()?;
+        self.commit(txn)?;
         Ok(())
     }
 
@@ -198,7 +210,7 @@ impl Store {
         oid: Uuid,
         cascade: bool,
     ) -> Result<(MrealmRecord, Vec<NodeRecord>), StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let out = {
             let mut mrealms = txn.open_table(MREALMS)?;
             let rec: MrealmRecord =
@@ -217,7 +229,7 @@ impl Store {
             txn.open_table(MREALM_BY_NAME)?.remove(rec.name.as_str())?;
             (rec, nodes)
         };
-        txn.commit()?;
+        self.commit(txn)?;
         Ok(out)
     }
 
@@ -225,19 +237,19 @@ impl Store {
 
     /// Inserts or replaces a user (indexed by public key).
     pub fn put_user(&self, rec: &UserRecord) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         {
             put(&mut txn.open_table(USERS)?, "users", rec.oid, rec)?;
             txn.open_table(USER_BY_PUBKEY)?
                 .insert(rec.pubkey.as_str(), rec.oid.as_u128())?;
         }
-        txn.commit()?;
+        self.commit(txn)?;
         Ok(())
     }
 
     /// All users.
     pub fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(USERS)?;
         let mut out = Vec::new();
         for entry in table.iter()? {
@@ -251,7 +263,7 @@ impl Store {
 
     /// A user by authid (users are few: a scan).
     pub fn user_by_authid(&self, authid: &str) -> Result<Option<UserRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(USERS)?;
         for entry in table.iter()? {
             let (_, doc) = entry?;
@@ -265,7 +277,7 @@ impl Store {
     }
 
     pub fn user_by_pubkey(&self, pubkey: &str) -> Result<Option<UserRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let oid = txn
             .open_table(USER_BY_PUBKEY)?
             .get(pubkey)?
@@ -278,7 +290,7 @@ impl Store {
 
     /// Sets a user's roles on a management realm (an empty list removes them).
     pub fn set_user_roles(&self, roles: &MrealmRoles) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut table = txn.open_table(USER_ROLES)?;
             let key = pair_key(roles.user_oid, roles.mrealm_oid);
@@ -290,12 +302,12 @@ impl Store {
                 table.insert(key.as_str(), doc.as_slice())?;
             }
         }
-        txn.commit()?;
+        self.commit(txn)?;
         Ok(())
     }
 
     pub fn user_roles(&self, user: Uuid, mrealm: Uuid) -> Result<Vec<String>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(USER_ROLES)?;
         let Some(doc) = table.get(pair_key(user, mrealm).as_str())? else {
             return Ok(Vec::new());

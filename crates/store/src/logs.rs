@@ -18,10 +18,7 @@ mod retention;
 #[cfg(test)]
 mod tests;
 
-use redb::{
-    ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, TableDefinition,
-    WriteTransaction,
-};
+use redb::{ReadableTable, ReadableTableMetadata, Table, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -292,7 +289,7 @@ fn read_range<T>(
     if w.from > w.until || w.limit == 0 {
         return Ok(Vec::new());
     }
-    let txn = store.db.begin_read()?;
+    let txn = store.begin_read()?;
     let table = txn.open_table(def)?;
     let (lo, hi) = (with_time(prefix, w.from), with_time(prefix, w.until));
     let mut out = Vec::new();
@@ -327,10 +324,10 @@ impl Store {
         if nodes.is_empty() && workers.is_empty() {
             return Ok(());
         }
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         write_batch(&txn, NODE_LOGS, "mnode_logs", nodes, node_fields)?;
         write_batch(&txn, WORKER_LOGS, "mworker_logs", workers, worker_fields)?;
-        txn.commit()?;
+        self.commit(txn)?;
         Ok(())
     }
 
@@ -408,7 +405,7 @@ impl Store {
 
     /// Number of raw (node, worker) heartbeat records stored, over all management realms.
     pub fn log_counts(&self) -> Result<(u64, u64), StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let nodes = txn.open_table(NODE_LOGS)?.len()?;
         let workers = txn.open_table(WORKER_LOGS)?.len()?;
         Ok((nodes, workers))

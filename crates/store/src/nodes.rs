@@ -1,6 +1,6 @@
 //! Nodes: pairing (public key → management realm + authid), unpairing and lookups.
 
-use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{ReadableTable, WriteTransaction};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
@@ -71,7 +71,7 @@ impl Store {
     /// Pairs a public key to a management realm under `authid`. A key that was paired before
     /// and unpaired keeps its node oid.
     pub fn pair_node(&self, p: &Pairing) -> Result<NodeRecord, StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let rec = {
             if get::<crate::MrealmRecord>(&txn.open_table(MREALMS)?, "mrealms", p.mrealm_oid)?
                 .is_none()
@@ -104,22 +104,22 @@ impl Store {
             by_authid.insert(akey.as_str(), rec.oid.as_u128())?;
             rec
         };
-        txn.commit()?;
+        self.commit(txn)?;
         Ok(rec)
     }
 
     /// Unpairs a node; returns the record before and after.
     pub fn unpair_node(&self, oid: Uuid) -> Result<(NodeRecord, NodeRecord), StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let out = unpair_in(&txn, oid)?;
-        txn.commit()?;
+        self.commit(txn)?;
         Ok(out)
     }
 
     /// Replaces the descriptive fields of a node (label, description, tags, cluster_ip, ...);
     /// the pairing fields cannot be changed here.
     pub fn update_node(&self, rec: &NodeRecord) -> Result<NodeRecord, StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let fixed = {
             let mut nodes = txn.open_table(NODES)?;
             let old: NodeRecord =
@@ -133,17 +133,17 @@ impl Store {
             put(&mut nodes, "nodes", rec.oid, &fixed)?;
             fixed
         };
-        txn.commit()?;
+        self.commit(txn)?;
         Ok(fixed)
     }
 
     pub fn get_node(&self, oid: Uuid) -> Result<Option<NodeRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         get(&txn.open_table(NODES)?, "nodes", oid)
     }
 
     pub fn node_by_pubkey(&self, pubkey: &str) -> Result<Option<NodeRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         match lookup(&txn.open_table(NODE_BY_PUBKEY)?, pubkey)? {
             Some(oid) => get(&txn.open_table(NODES)?, "nodes", oid),
             None => Ok(None),
@@ -155,7 +155,7 @@ impl Store {
         mrealm: Uuid,
         authid: &str,
     ) -> Result<Option<NodeRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         match lookup(&txn.open_table(NODE_BY_AUTHID)?, &pair_key(mrealm, authid))? {
             Some(oid) => get(&txn.open_table(NODES)?, "nodes", oid),
             None => Ok(None),
@@ -164,7 +164,7 @@ impl Store {
 
     /// Every node record (paired or not).
     pub fn list_nodes(&self) -> Result<Vec<NodeRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(NODES)?;
         let mut out = Vec::new();
         for entry in table.iter()? {
@@ -178,7 +178,7 @@ impl Store {
 
     /// The paired nodes of a management realm, ordered by authid.
     pub fn list_nodes_by_mrealm(&self, mrealm: Uuid) -> Result<Vec<NodeRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         in_mrealm(&txn.open_table(NODES)?, mrealm)
     }
 }

@@ -4,7 +4,7 @@
 //! One table, keyed by `<mrealm oid>/<trace id>` (the oid has a fixed length, so any trace id is
 //! unambiguous), holding a JSON [`TraceRecord`]. The table is created when the store is opened.
 
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -45,7 +45,7 @@ impl Store {
     /// Stores a new trace. When one with the same id exists in that management realm, nothing
     /// is written and the existing record is returned.
     pub fn create_trace(&self, rec: &TraceRecord) -> Result<Option<TraceRecord>, StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut table = txn.open_table(TRACES)?;
             let key = pair_key(rec.mrealm_oid, &rec.trace_id);
@@ -54,19 +54,19 @@ impl Store {
             }
             table.insert(key.as_str(), encode(rec)?.as_slice())?;
         }
-        txn.commit()?;
+        self.commit(txn)?;
         Ok(None)
     }
 
     /// Replaces a trace's record (inserting it if it is gone).
     pub fn put_trace(&self, rec: &TraceRecord) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         {
             let key = pair_key(rec.mrealm_oid, &rec.trace_id);
             txn.open_table(TRACES)?
                 .insert(key.as_str(), encode(rec)?.as_slice())?;
         }
-        txn.commit()?;
+        self.commit(txn)?;
         Ok(())
     }
 
@@ -75,7 +75,7 @@ impl Store {
         mrealm: Uuid,
         trace_id: &str,
     ) -> Result<Option<TraceRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(TRACES)?;
         let found = table.get(pair_key(mrealm, trace_id).as_str())?;
         found.map(|v| decode(v.value())).transpose()
@@ -83,7 +83,7 @@ impl Store {
 
     /// The traces of one management realm, ordered by trace id.
     pub fn list_traces(&self, mrealm: Uuid) -> Result<Vec<TraceRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(TRACES)?;
         let prefix = pair_key(mrealm, "");
         let mut out = Vec::new();
@@ -99,12 +99,12 @@ impl Store {
 
     /// Deletes a trace; returns whether it existed.
     pub fn delete_trace(&self, mrealm: Uuid, trace_id: &str) -> Result<bool, StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let existed = txn
             .open_table(TRACES)?
             .remove(pair_key(mrealm, trace_id).as_str())?
             .is_some();
-        txn.commit()?;
+        self.commit(txn)?;
         Ok(existed)
     }
 }

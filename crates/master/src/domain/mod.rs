@@ -16,7 +16,6 @@ use wamp_proto::{dict, Dict, Value};
 
 use crate::error::Result;
 use crate::roles::GLOBAL_REALM;
-use crate::util::{iso8601, naturaldelta, now_ns, utcnow};
 use crate::Master;
 
 /// Joins the global realm and registers every procedure.
@@ -99,17 +98,20 @@ pub(crate) async fn publish(master: &Master, topic: &str, args: Vec<Value>) {
     }
 }
 
+/// Crossbar's domain status, plus `store`: the database's health (an mrealm addition).
 fn status(m: &Master) -> Value {
-    let uptime = (now_ns().saturating_sub(m.started)) / 1_000_000_000;
-    dict! {
-        "type" => "domain",
-        "realm" => GLOBAL_REALM,
-        "now" => utcnow(),
-        "started" => iso8601(m.started),
-        "uptime" => naturaldelta(uptime),
-        "tick" => 1,
+    let mut v = wire::controller_status("domain", GLOBAL_REALM, m.started, 1);
+    let h = m.store.health();
+    if let Value::Dict(d) = &mut v {
+        let store = dict! {
+            "healthy" => h.healthy,
+            "failed_writes" => h.failed_writes,
+            "reopens" => h.reopens,
+            "last_error" => h.last_error,
+        };
+        d.insert("store".into(), store.into());
     }
-    .into()
+    v
 }
 
 fn version() -> Value {

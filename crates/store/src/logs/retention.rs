@@ -73,18 +73,18 @@ impl Store {
         let mut stats = RetentionStats::default();
         for (raw, agg, name) in PAIRS {
             loop {
-                let txn = self.db.begin_write()?;
+                let txn = self.begin_write()?;
                 let (n, more) = expire_raw(&txn, raw, agg, name, scope, raw_cut)?;
-                txn.commit()?;
+                self.commit(txn)?;
                 stats.raw_expired += n;
                 if !more {
                     break;
                 }
             }
             loop {
-                let txn = self.db.begin_write()?;
+                let txn = self.begin_write()?;
                 let (n, more) = expire_segments(&txn, agg, scope, agg_cut, |_, _| Ok(()))?;
-                txn.commit()?;
+                self.commit(txn)?;
                 stats.aggregates_expired += n;
                 if !more {
                     break;
