@@ -207,7 +207,7 @@ impl MasterAuth {
             _ => {
                 return reject(
                     err::NO_SUCH_REALM,
-                    format!("management realm {mrealm_oid} of this node is gone"),
+                    "the management realm of this node is gone",
                 )
             }
         };
@@ -217,10 +217,8 @@ impl MasterAuth {
             .and_then(|r| r.realm(&mrealm.name))
             .map(|r| r.sessions_of(&authid, Some("node")));
         if connected.is_some_and(|s| !s.is_empty()) {
-            let msg = format!(
-                "node \"{authid}\" is already connected to management realm \"{}\"",
-                mrealm.name
-            );
+            // said before the key is proven: name neither the node nor its realm
+            let msg = "this node is already connected";
             return reject(AUTH_NODE_ALREADY_CONNECTED, msg);
         }
         let mut extra = match node.authextra.clone() {

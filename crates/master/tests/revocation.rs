@@ -61,3 +61,24 @@ async fn a_realm_deleted_while_a_challenge_is_pending_is_not_joined() {
     let m = recv(&mut ws).await;
     assert_eq!(m[0], json!(3), "ABORT, not WELCOME: {m}");
 }
+
+/// Issue 19.6: a HELLO that carries only a node's public key (anyone may know it) used to get
+/// an ABORT naming the node's authid and management realm.
+#[tokio::test]
+async fn a_hello_with_only_a_public_key_learns_no_names() {
+    let f = Fixture::start().await;
+    let g = f.superuser(None).await;
+    create_mrealm(&g, "secret-realm").await;
+    pair(&g, &node_secret(1), "secret-realm", "secret-node").await;
+    let _node = f.checked_node(node_secret(1)).await;
+    let mut ws = raw(&f).await;
+    send(&mut ws, node_hello(1)).await;
+    let m = recv(&mut ws).await;
+    assert_eq!(m[0], json!(3), "ABORT: {m}");
+    assert_eq!(m[2], json!("fabric.auth-failed.node-already-connected"));
+    let text = m.to_string();
+    assert!(
+        !text.contains("secret-node") && !text.contains("secret-realm"),
+        "{text}"
+    );
+}
