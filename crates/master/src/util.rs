@@ -1,6 +1,7 @@
-//! Time helpers in the forms Crossbar's master puts on the wire.
+//! Time helpers in the forms Crossbar's master puts on the wire (the clock and ISO-8601 from
+//! [`wamp_proto::time`], durations in words).
 
-pub use wamp_router::util::{iso8601, now_ns, utcnow};
+pub use wamp_proto::time::{iso8601, now_ns, utcnow};
 
 /// A duration in words as Python's `humanize.naturaldelta` writes it ("47 seconds", "2 minutes").
 pub fn naturaldelta(secs: u64) -> String {

@@ -24,10 +24,7 @@ async fn acknowledged_pairings_survive_sigkill() {
     let Some(d) = MasterDir::new("") else { return };
     let t0 = Instant::now();
     let (bin, key, cbdir) = (d.bin.clone(), d.key.clone(), d.cbdir());
-    let salt = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_nanos() as u64;
+    let salt = wamp_proto::time::now_ns();
     let kill_after = 200 + (salt % 501) as usize;
 
     let mut proc = MasterProc::start(&bin, &cbdir, &key);

@@ -27,8 +27,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use master_proc::{node_at, node_hb, now_ns, secret, superuser_at, MasterDir, MasterProc};
+use master_proc::{node_at, node_hb, secret, superuser_at, MasterDir, MasterProc};
 use wamp_client::{PublishOptions, RegisterOptions, Session};
+use wamp_proto::time::now_ns;
 use wamp_proto::{dict, Dict, Value};
 
 /// Heartbeats acknowledged longer than this before the kill must be stored (default mode). The
@@ -66,10 +67,7 @@ fn seed() -> u64 {
     std::env::var("MREALM_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-            t.map(|d| d.as_nanos() as u64).unwrap_or(1) | 1
-        })
+        .unwrap_or_else(|| now_ns() | 1)
 }
 
 fn iterations() -> usize {

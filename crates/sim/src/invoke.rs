@@ -4,9 +4,10 @@
 //! ones that would change a real node (start workers, docker, manhole, ...) are refused with
 //! `crossbar.error.feature_unavailable`.
 
+use wamp_proto::time::{iso8601, now_ns};
 use wamp_proto::{dict, Dict, Payload, Value};
 
-use crate::payload::{self, now_ns, NodeFacts, Rng};
+use crate::payload::{self, NodeFacts, Rng};
 use crate::procedures::{self, Proc};
 
 /// A refused invocation: error URI and message.
@@ -36,8 +37,8 @@ impl Trace {
             "worker_id" => procedures::worker_id(self.worker),
             "persistent_id" => Value::Null,
             "status" => status,
-            "started" => payload::iso(self.started_ns),
-            "ended" => ended.map(payload::iso),
+            "started" => iso8601(self.started_ns),
+            "ended" => ended.map(iso8601),
             "runtime" => runtime,
             "options" => Value::Dict(self.options.clone()),
             "next_period" => self.next_period,
@@ -98,9 +99,9 @@ fn node(name: &str, args: &[Value], ctx: &mut Ctx) -> Result<Value, Refusal> {
             payload::process_info(f.pid, f.started_ns)
         }
         "get_system_stats" => Value::Dict(dict! { "cpu_count" => 4i64, "timestamp" => now_ns() }),
-        "started" => payload::iso(f.started_ns).into(),
+        "started" => iso8601(f.started_ns).into(),
         "uptime" => (now_ns().saturating_sub(f.started_ns) as f64 / 1e9).into(),
-        "utcnow" => payload::iso(now_ns()).into(),
+        "utcnow" => iso8601(now_ns()).into(),
         "get_manhole" => Value::Null,
         "trigger_gc" | "set_process_stats_monitoring" => Value::Null,
         "get_worker_log" => Value::List(Vec::new()),
@@ -121,9 +122,9 @@ fn worker(w: usize, name: &str, ctx: &mut Ctx) -> Result<Value, Refusal> {
         "get_cpu_count" => Value::Int(4),
         "get_cpus" | "get_cpu_affinity" => Value::List((0..4i64).map(Value::Int).collect()),
         "get_node_id" => f.authid.into(),
-        "started" => payload::iso(f.started_ns).into(),
+        "started" => iso8601(f.started_ns).into(),
         "uptime" => (now_ns().saturating_sub(f.started_ns) as f64 / 1e9).into(),
-        "utcnow" => payload::iso(now_ns()).into(),
+        "utcnow" => iso8601(now_ns()).into(),
         "get_manhole" | "trigger_gc" | "set_process_stats_monitoring" => Value::Null,
         _ => return Err(unavailable(name)),
     })
@@ -249,7 +250,7 @@ pub fn due_batches(
         let records = payload::trace_records(authid, t.next_seq, n, rng);
         let period = dict! {
             "period" => t.next_period,
-            "period_start" => payload::iso(t.due_ns - t.batching_ms * 1_000_000),
+            "period_start" => iso8601(t.due_ns - t.batching_ms * 1_000_000),
             "finished_ts" => now,
             "finished_pc" => now,
             "first_seq" => t.next_seq,

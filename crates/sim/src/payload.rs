@@ -3,8 +3,7 @@
 //! tracing procedures (WIRE.md §3 item 5, §4, §7). Numbers are synthetic but plausible:
 //! counters grow with the heartbeat sequence, gauges wander around per-node baselines.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
+use wamp_proto::time::{iso8601, now_ns};
 use wamp_proto::{dict, Dict, Value};
 
 use crate::cbor::Cbor;
@@ -36,18 +35,6 @@ impl Rng {
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n.max(1)
     }
-}
-
-/// Nanoseconds since the Unix epoch.
-pub fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
-
-/// ISO-8601 UTC with milliseconds and `Z`, as Crossbar prints times.
-pub fn iso(ns: u64) -> String {
-    wamp_proto::time::iso8601(ns)
 }
 
 /// What the heartbeats of one node at one tick need.
@@ -303,7 +290,7 @@ pub fn node_status(f: &NodeFacts) -> Value {
         "management_session_id" => f.session,
         "pubkey" => f.pubkey,
         "running_workers" => f.workers + 1,
-        "started" => iso(f.started_ns),
+        "started" => iso8601(f.started_ns),
         "title" => format!("crossbar-controller ({})", f.authid),
         "workers_by_type" => dict! { "router" => f.workers, "controller" => 1 },
     };
@@ -318,8 +305,8 @@ pub fn worker_info(f: &NodeFacts, w: usize) -> Value {
         "type" => "router",
         "status" => "started",
         "pid" => f.pid + w as u64 + 1,
-        "created" => iso(f.started_ns),
-        "started" => iso(f.started_ns + 1_700_000_000),
+        "created" => iso8601(f.started_ns),
+        "started" => iso8601(f.started_ns + 1_700_000_000),
         "startup_time" => 1.7,
         "uptime" => (uptime - 1.7).max(0.0),
     };
@@ -344,7 +331,7 @@ pub fn trace_records(authid: &str, first: u64, n: u64, rng: &mut Rng) -> Vec<Val
             let t = types[(rng.below(types.len() as u64)) as usize];
             Value::Dict(dict! {
                 "seq" => seq,
-                "ts" => iso(now_ns()),
+                "ts" => iso8601(now_ns()),
                 "pc" => now_ns(),
                 "session_id" => 1 + rng.below(1 << 40),
                 "realm" => "realm1",
@@ -447,12 +434,6 @@ mod tests {
         assert_eq!(hb["type"].as_str(), Some("controller"));
         assert!(hb.get("process").is_none() && hb.get("num_fds").is_some());
         assert_eq!(hb.len(), 26);
-    }
-
-    #[test]
-    fn iso_times_match_crossbar() {
-        assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso(1_795_546_926_957_033_973), "2026-11-24T19:02:06.957Z");
     }
 
     #[test]

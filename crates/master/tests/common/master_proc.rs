@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::common::{cryptosign_opts, join, SUPERUSER};
 use wamp_client::Session;
 use wamp_proto::cryptosign::LEN;
+use wamp_proto::time::now_ns;
 use wamp_proto::{dict, Value};
 
 /// `$MREALM_BIN`, else the debug binary, if built.
@@ -175,12 +176,6 @@ pub fn secret(i: usize, salt: u64) -> [u8; LEN] {
     s[8..16].copy_from_slice(&salt.to_le_bytes());
     s[31] = 0x43;
     s
-}
-
-/// Wall-clock ns since the epoch.
-pub fn now_ns() -> u64 {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    t.map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
 /// Joins as the superuser on `realm` (`None`: global), optionally requesting `role`.
