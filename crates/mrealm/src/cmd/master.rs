@@ -168,7 +168,7 @@ async fn graceful_stop(master: &Master) -> anyhow::Result<()> {
 
 /// Raises the soft open-file limit to the hard one, so the master can hold many node sockets.
 fn raise_nofile_limit() -> Option<u64> {
-    match mrealm_sim::net::raise_nofile_limit() {
+    match wamp_client::sys::raise_nofile_limit() {
         Ok(n) => {
             tracing::debug!(limit = n, "open-file limit");
             Some(n)
