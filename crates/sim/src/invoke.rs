@@ -55,7 +55,12 @@ pub struct Ctx<'a> {
 }
 
 /// Answers procedure `p` called with `args`/`kwargs`.
-pub fn answer(p: Proc, args: &[Value], kwargs: &Dict, ctx: &mut Ctx) -> Result<Payload, Refusal> {
+pub fn answer(
+    p: Proc,
+    args: &[Value],
+    kwargs: &Dict,
+    ctx: &mut Ctx<'_>,
+) -> Result<Payload, Refusal> {
     let one = |v: Value| Ok(Payload::args(vec![v]));
     match p {
         Proc::Node(name) => node(name, args, ctx).map(|v| Payload::args(vec![v])),
@@ -78,7 +83,7 @@ pub fn answer(p: Proc, args: &[Value], kwargs: &Dict, ctx: &mut Ctx) -> Result<P
     }
 }
 
-fn node(name: &str, args: &[Value], ctx: &mut Ctx) -> Result<Value, Refusal> {
+fn node(name: &str, args: &[Value], ctx: &mut Ctx<'_>) -> Result<Value, Refusal> {
     let f = &ctx.facts;
     Ok(match name {
         "get_status" => payload::node_status(f),
@@ -109,7 +114,7 @@ fn node(name: &str, args: &[Value], ctx: &mut Ctx) -> Result<Value, Refusal> {
     })
 }
 
-fn worker(w: usize, name: &str, ctx: &mut Ctx) -> Result<Value, Refusal> {
+fn worker(w: usize, name: &str, ctx: &mut Ctx<'_>) -> Result<Value, Refusal> {
     let f = &ctx.facts;
     Ok(match name {
         "get_router_realms" | "get_router_transports" | "get_router_components" => {
@@ -158,7 +163,7 @@ fn trace_id(args: &[Value]) -> Result<&str, Refusal> {
     ))
 }
 
-fn find<'t>(w: usize, args: &[Value], ctx: &'t Ctx) -> Result<&'t Trace, Refusal> {
+fn find<'t>(w: usize, args: &[Value], ctx: &'t Ctx<'_>) -> Result<&'t Trace, Refusal> {
     let id = trace_id(args)?;
     ctx.traces
         .iter()
@@ -166,7 +171,12 @@ fn find<'t>(w: usize, args: &[Value], ctx: &'t Ctx) -> Result<&'t Trace, Refusal
         .ok_or_else(|| no_such_trace(id))
 }
 
-fn start_trace(w: usize, args: &[Value], kwargs: &Dict, ctx: &mut Ctx) -> Result<Value, Refusal> {
+fn start_trace(
+    w: usize,
+    args: &[Value],
+    kwargs: &Dict,
+    ctx: &mut Ctx<'_>,
+) -> Result<Value, Refusal> {
     let id = trace_id(args)?.to_owned();
     if ctx.traces.iter().any(|t| t.worker == w && t.id == id) {
         return Err((
@@ -207,7 +217,7 @@ fn start_trace(w: usize, args: &[Value], kwargs: &Dict, ctx: &mut Ctx) -> Result
     Ok(obj)
 }
 
-fn stop_trace(w: usize, args: &[Value], ctx: &mut Ctx) -> Result<Value, Refusal> {
+fn stop_trace(w: usize, args: &[Value], ctx: &mut Ctx<'_>) -> Result<Value, Refusal> {
     let id = trace_id(args)?;
     let pos = ctx
         .traces
@@ -219,7 +229,12 @@ fn stop_trace(w: usize, args: &[Value], ctx: &mut Ctx) -> Result<Value, Refusal>
 }
 
 /// `get_trace_data(trace_id, from_seq=None, to_seq=None, limit=None)`: synthetic records.
-fn trace_data(w: usize, args: &[Value], kwargs: &Dict, ctx: &mut Ctx) -> Result<Value, Refusal> {
+fn trace_data(
+    w: usize,
+    args: &[Value],
+    kwargs: &Dict,
+    ctx: &mut Ctx<'_>,
+) -> Result<Value, Refusal> {
     let t = find(w, args, ctx)?;
     let arg = |i: usize, k: &str| {
         kwargs

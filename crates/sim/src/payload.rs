@@ -59,7 +59,7 @@ const TOPIC_WORKER: &str = "crossbarfabriccenter.node.on_worker_heartbeat";
 /// Appends the node heartbeat, one heartbeat per router worker and the controller's as
 /// length-prefixed CBOR PUBLISH messages (a `wamp.2.cbor.batched` batch); `req` gives the
 /// request ids. Returns how many messages were written.
-pub fn write_heartbeats(out: &mut Vec<u8>, b: &Beat, rng: &mut Rng, req: &mut u64) -> u64 {
+pub fn write_heartbeats(out: &mut Vec<u8>, b: &Beat<'_>, rng: &mut Rng, req: &mut u64) -> u64 {
     framed(out, |c| {
         publish_head(c, next(req), TOPIC_NODE, 2);
         c.text(b.authid);
@@ -86,7 +86,7 @@ fn next(req: &mut u64) -> u64 {
 }
 
 /// Writes one batched frame: a 4-byte big-endian length, then the body.
-fn framed(out: &mut Vec<u8>, body: impl FnOnce(&mut Cbor)) {
+fn framed(out: &mut Vec<u8>, body: impl FnOnce(&mut Cbor<'_>)) {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
     body(&mut Cbor(out));
@@ -95,7 +95,7 @@ fn framed(out: &mut Vec<u8>, body: impl FnOnce(&mut Cbor)) {
 }
 
 /// `[16, req, {"acknowledge": true}, topic, [<nargs items follow>]`.
-fn publish_head(c: &mut Cbor, req: u64, topic: &str, nargs: usize) {
+fn publish_head(c: &mut Cbor<'_>, req: u64, topic: &str, nargs: usize) {
     c.array(5)
         .uint(16)
         .uint(req)
@@ -105,14 +105,14 @@ fn publish_head(c: &mut Cbor, req: u64, topic: &str, nargs: usize) {
     c.text(topic).array(nargs);
 }
 
-fn common(c: &mut Cbor, b: &Beat) {
+fn common(c: &mut Cbor<'_>, b: &Beat<'_>) {
     c.kv_u("timestamp", b.now_ns).kv_u("period", b.period_s);
     c.kv_s("mrealm_id", b.mrealm)
         .kv_u("seq", b.seq)
         .kv_u("state", 1);
 }
 
-fn node_beat(c: &mut Cbor, b: &Beat, rng: &mut Rng) {
+fn node_beat(c: &mut Cbor<'_>, b: &Beat<'_>, rng: &mut Rng) {
     c.map(7);
     common(c, b);
     c.text("workers").map(2).kv_u("router", b.workers as u64);
@@ -125,7 +125,7 @@ fn node_beat(c: &mut Cbor, b: &Beat, rng: &mut Rng) {
     network(c, b, rng);
 }
 
-fn cpu(c: &mut Cbor, b: &Beat, rng: &mut Rng) {
+fn cpu(c: &mut Cbor<'_>, b: &Beat<'_>, rng: &mut Rng) {
     let user = rng.range(2.0, 30.0);
     let system = rng.range(1.0, 8.0);
     let iowait = rng.range(0.0, 2.0);
@@ -141,7 +141,7 @@ fn cpu(c: &mut Cbor, b: &Beat, rng: &mut Rng) {
     c.kv_f("system", system).kv_f("user", user);
 }
 
-fn memory(c: &mut Cbor, rng: &mut Rng) {
+fn memory(c: &mut Cbor<'_>, rng: &mut Rng) {
     let total: u64 = 8 << 30;
     let used = (total as f64 * rng.range(0.2, 0.6)) as u64;
     let free = total - used;
@@ -174,7 +174,7 @@ const DISK: [&str; 9] = [
     "write_time",
 ];
 
-fn disk(c: &mut Cbor, b: &Beat, rng: &mut Rng) {
+fn disk(c: &mut Cbor<'_>, b: &Beat<'_>, rng: &mut Rng) {
     c.text("disk").map(18);
     counters(c, &DISK, b, rng, 4096);
 }
@@ -190,7 +190,7 @@ const NETWORK: [&str; 8] = [
     "packets_sent",
 ];
 
-fn network(c: &mut Cbor, b: &Beat, rng: &mut Rng) {
+fn network(c: &mut Cbor<'_>, b: &Beat<'_>, rng: &mut Rng) {
     c.text("network").map(17);
     counters(c, &NETWORK, b, rng, 1500);
     c.text("connection")
@@ -201,7 +201,7 @@ fn network(c: &mut Cbor, b: &Beat, rng: &mut Rng) {
 }
 
 /// Each counter, then its `<name>_per_sec` rate.
-fn counters(c: &mut Cbor, names: &[&str], b: &Beat, rng: &mut Rng, scale: u64) {
+fn counters(c: &mut Cbor<'_>, names: &[&str], b: &Beat<'_>, rng: &mut Rng, scale: u64) {
     let rates: Vec<u64> = names.iter().map(|_| rng.below(50 * scale)).collect();
     for (name, rate) in names.iter().zip(&rates) {
         c.kv_u(name, rate * b.seq.max(1) * b.period_s);
@@ -211,7 +211,7 @@ fn counters(c: &mut Cbor, names: &[&str], b: &Beat, rng: &mut Rng, scale: u64) {
     }
 }
 
-fn router_beat(c: &mut Cbor, b: &Beat, rng: &mut Rng, wnum: u64) {
+fn router_beat(c: &mut Cbor<'_>, b: &Beat<'_>, rng: &mut Rng, wnum: u64) {
     c.map(8).kv_s("type", "router");
     common(c, b);
     c.text("process");
@@ -234,19 +234,19 @@ fn router_beat(c: &mut Cbor, b: &Beat, rng: &mut Rng, wnum: u64) {
     c.kv_u("sessions", 1 + rng.below(3)).kv_u("roles", 2);
 }
 
-fn controller_beat(c: &mut Cbor, b: &Beat, rng: &mut Rng) {
+fn controller_beat(c: &mut Cbor<'_>, b: &Beat<'_>, rng: &mut Rng) {
     c.map(26).kv_s("type", "controller");
     common(c, b);
     process_fields(c, b, rng, b.pid, "sleeping");
 }
 
-fn process(c: &mut Cbor, b: &Beat, rng: &mut Rng, pid: u64, status: &str) {
+fn process(c: &mut Cbor<'_>, b: &Beat<'_>, rng: &mut Rng, pid: u64, status: &str) {
     c.map(20);
     process_fields(c, b, rng, pid, status);
 }
 
 /// The 20 process fields (psutil-derived in Crossbar).
-fn process_fields(c: &mut Cbor, b: &Beat, rng: &mut Rng, pid: u64, status: &str) {
+fn process_fields(c: &mut Cbor<'_>, b: &Beat<'_>, rng: &mut Rng, pid: u64, status: &str) {
     let t = b.seq.max(1) * b.period_s;
     let user = rng.range(0.001, 0.05);
     let system = rng.range(0.001, 0.02);
@@ -278,7 +278,7 @@ pub struct NodeFacts<'a> {
 }
 
 /// The result of `get_status` (WIRE.md §3 item 5).
-pub fn node_status(f: &NodeFacts) -> Value {
+pub fn node_status(f: &NodeFacts<'_>) -> Value {
     let d = dict! {
         "controller_pid" => f.pid,
         "directory" => format!("/sim/{}/.crossbar", f.authid),
@@ -298,7 +298,7 @@ pub fn node_status(f: &NodeFacts) -> Value {
 }
 
 /// The result of `get_worker(id)` for router worker `w`.
-pub fn worker_info(f: &NodeFacts, w: usize) -> Value {
+pub fn worker_info(f: &NodeFacts<'_>, w: usize) -> Value {
     let uptime = now_ns().saturating_sub(f.started_ns) as f64 / 1e9;
     let d = dict! {
         "id" => crate::procedures::worker_id(w),

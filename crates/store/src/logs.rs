@@ -30,11 +30,13 @@ use crate::{Store, StoreError};
 
 pub use retention::RetentionStats;
 
-pub(crate) const NODE_LOGS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("mnode_logs");
-pub(crate) const WORKER_LOGS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("mworker_logs");
-pub(crate) const NODE_LOG_AGGS: TableDefinition<&[u8], &[u8]> =
+pub(crate) const NODE_LOGS: TableDefinition<'static, &[u8], &[u8]> =
+    TableDefinition::new("mnode_logs");
+pub(crate) const WORKER_LOGS: TableDefinition<'static, &[u8], &[u8]> =
+    TableDefinition::new("mworker_logs");
+pub(crate) const NODE_LOG_AGGS: TableDefinition<'static, &[u8], &[u8]> =
     TableDefinition::new("mnode_log_aggregates");
-pub(crate) const WORKER_LOG_AGGS: TableDefinition<&[u8], &[u8]> =
+pub(crate) const WORKER_LOG_AGGS: TableDefinition<'static, &[u8], &[u8]> =
     TableDefinition::new("mworker_log_aggregates");
 
 /// Width of one aggregate bucket: 5 minutes, in ns.
@@ -241,7 +243,7 @@ fn insert(
 
 fn write_batch<T>(
     txn: &WriteTransaction,
-    def: TableDefinition<&[u8], &[u8]>,
+    def: TableDefinition<'_, &[u8], &[u8]>,
     name: &'static str,
     recs: &[T],
     f: impl Fn(&T) -> (Vec<u8>, u64, Metrics, &Json),
@@ -284,7 +286,7 @@ pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
 /// Reads one key range of `def`, newest first, decoding each value with `f`.
 fn read_range<T>(
     store: &Store,
-    def: TableDefinition<&[u8], &[u8]>,
+    def: TableDefinition<'_, &[u8], &[u8]>,
     prefix: &[u8],
     w: Window,
     mut f: impl FnMut(u64, &[u8]) -> Result<T, StoreError>,
