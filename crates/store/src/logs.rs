@@ -11,7 +11,7 @@
 //! same nanosecond, the later one is moved forward by 1 ns, so nothing is overwritten.
 //!
 //! Appends take a whole batch in one write transaction (group commit). Retention lives in
-//! [`retention`]: raw records older than the raw horizon are folded into aggregates and
+//! `retention` ([`Store::apply_retention`](crate::Store::apply_retention)): raw records older than the raw horizon are folded into aggregates and
 //! deleted; aggregates older than the aggregate horizon are deleted, so disk stays bounded.
 
 mod retention;

@@ -23,6 +23,8 @@ pub enum MasterCommand {
     ///
     /// Example: CROSSBAR_FABRIC_SUPERUSER=~/.crossbar/default.pub mrealm master start --cbdir ./.mrealm
     Start(StartArgs),
+    // clap prints this as --help text (rustdoc is not what reads it): `<cbdir>` stays verbatim
+    #[allow(rustdoc::invalid_html_tags)]
     /// Copy the database to a file: of a stopped master (offline), or with --online by the
     /// running master itself, as superuser, while it keeps serving (docs/operations.md).
     ///

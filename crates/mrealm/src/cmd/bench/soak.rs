@@ -80,6 +80,8 @@ pub struct SoakArgs {
     /// directory under $TMPDIR].
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    // clap prints this as --help text (rustdoc is not what reads it): `<dir>` stays verbatim
+    #[allow(rustdoc::invalid_html_tags)]
     /// Where to write the JSON report [default: <dir>/report.json].
     #[arg(long)]
     pub json: Option<PathBuf>,
