@@ -3,7 +3,7 @@
 //! [`Master::start`] opens the store, builds the embedded router with the global realm
 //! `com.crossbario.fabric` and one router realm per management realm, installs the
 //! authenticator, and starts the in-process controllers: the domain controller (global realm API,
-//! [`domain`]) and one management realm controller per management realm ([`mrealm`]). Serving
+//! `domain`) and one management realm controller per management realm (`mrealm`). Serving
 //! sockets is the binary's job (`Router::serve_with`). Nothing here opens a socket.
 
 mod args;

@@ -10,10 +10,7 @@ use wamp_proto::{dict, Value};
 const ZERO: &str = "00000000-0000-0000-0000-000000000000";
 
 fn now_us() -> i64 {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock");
-    d.as_micros() as i64
+    i64::try_from(wamp_proto::time::now_ns() / 1000).expect("microseconds fit an i64")
 }
 
 #[tokio::test]

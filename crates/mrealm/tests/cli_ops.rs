@@ -8,7 +8,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::Child;
 use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use common::{path_str, text, wait_bounded, Master};
 use serde_json::{json, Value as Json};
@@ -17,6 +17,7 @@ use wamp_client::{
     PublishOptions, RegisterOptions, Session, Value, WampError,
 };
 use wamp_proto::cryptosign::{self, LEN};
+use wamp_proto::time::now_ns;
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -89,12 +90,6 @@ async fn publish(s: &Session, topic: &str, args: Vec<Value>) {
     s.publish(topic, args, Dict::new(), opts)
         .await
         .expect("publish");
-}
-
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 fn heartbeat(seq: u64) -> Value {

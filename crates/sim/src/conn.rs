@@ -14,11 +14,12 @@ use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::WebSocketStream;
 use wamp_proto::cryptosign;
 use wamp_proto::message::code;
+use wamp_proto::time::now_ns;
 use wamp_proto::{dict, Dict, Format, Message, Payload, Serializer, Value};
 
 use crate::invoke::{self, Ctx, Trace};
 use crate::node::{Ctrl, Disconnect, Ident, Ready, Shared};
-use crate::payload::{self, now_ns, NodeFacts, Rng};
+use crate::payload::{self, NodeFacts, Rng};
 use crate::procedures;
 use crate::stats::Counters;
 

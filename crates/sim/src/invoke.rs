@@ -4,9 +4,10 @@
 //! ones that would change a real node (start workers, docker, manhole, ...) are refused with
 //! `crossbar.error.feature_unavailable`.
 
+use wamp_proto::time::{iso8601, now_ns};
 use wamp_proto::{dict, Dict, Payload, Value};
 
-use crate::payload::{self, now_ns, NodeFacts, Rng};
+use crate::payload::{self, NodeFacts, Rng};
 use crate::procedures::{self, Proc};
 
 /// A refused invocation: error URI and message.
@@ -36,8 +37,8 @@ impl Trace {
             "worker_id" => procedures::worker_id(self.worker),
             "persistent_id" => Value::Null,
             "status" => status,
-            "started" => payload::iso(self.started_ns),
-            "ended" => ended.map(payload::iso),
+            "started" => iso8601(self.started_ns),
+            "ended" => ended.map(iso8601),
             "runtime" => runtime,
             "options" => Value::Dict(self.options.clone()),
             "next_period" => self.next_period,
@@ -54,7 +55,12 @@ pub struct Ctx<'a> {
 }
 
 /// Answers procedure `p` called with `args`/`kwargs`.
-pub fn answer(p: Proc, args: &[Value], kwargs: &Dict, ctx: &mut Ctx) -> Result<Payload, Refusal> {
+pub fn answer(
+    p: Proc,
+    args: &[Value],
+    kwargs: &Dict,
+    ctx: &mut Ctx<'_>,
+) -> Result<Payload, Refusal> {
     let one = |v: Value| Ok(Payload::args(vec![v]));
     match p {
         Proc::Node(name) => node(name, args, ctx).map(|v| Payload::args(vec![v])),
@@ -77,7 +83,7 @@ pub fn answer(p: Proc, args: &[Value], kwargs: &Dict, ctx: &mut Ctx) -> Result<P
     }
 }
 
-fn node(name: &str, args: &[Value], ctx: &mut Ctx) -> Result<Value, Refusal> {
+fn node(name: &str, args: &[Value], ctx: &mut Ctx<'_>) -> Result<Value, Refusal> {
     let f = &ctx.facts;
     Ok(match name {
         "get_status" => payload::node_status(f),
@@ -98,9 +104,9 @@ fn node(name: &str, args: &[Value], ctx: &mut Ctx) -> Result<Value, Refusal> {
             payload::process_info(f.pid, f.started_ns)
         }
         "get_system_stats" => Value::Dict(dict! { "cpu_count" => 4i64, "timestamp" => now_ns() }),
-        "started" => payload::iso(f.started_ns).into(),
+        "started" => iso8601(f.started_ns).into(),
         "uptime" => (now_ns().saturating_sub(f.started_ns) as f64 / 1e9).into(),
-        "utcnow" => payload::iso(now_ns()).into(),
+        "utcnow" => iso8601(now_ns()).into(),
         "get_manhole" => Value::Null,
         "trigger_gc" | "set_process_stats_monitoring" => Value::Null,
         "get_worker_log" => Value::List(Vec::new()),
@@ -108,7 +114,7 @@ fn node(name: &str, args: &[Value], ctx: &mut Ctx) -> Result<Value, Refusal> {
     })
 }
 
-fn worker(w: usize, name: &str, ctx: &mut Ctx) -> Result<Value, Refusal> {
+fn worker(w: usize, name: &str, ctx: &mut Ctx<'_>) -> Result<Value, Refusal> {
     let f = &ctx.facts;
     Ok(match name {
         "get_router_realms" | "get_router_transports" | "get_router_components" => {
@@ -121,9 +127,9 @@ fn worker(w: usize, name: &str, ctx: &mut Ctx) -> Result<Value, Refusal> {
         "get_cpu_count" => Value::Int(4),
         "get_cpus" | "get_cpu_affinity" => Value::List((0..4i64).map(Value::Int).collect()),
         "get_node_id" => f.authid.into(),
-        "started" => payload::iso(f.started_ns).into(),
+        "started" => iso8601(f.started_ns).into(),
         "uptime" => (now_ns().saturating_sub(f.started_ns) as f64 / 1e9).into(),
-        "utcnow" => payload::iso(now_ns()).into(),
+        "utcnow" => iso8601(now_ns()).into(),
         "get_manhole" | "trigger_gc" | "set_process_stats_monitoring" => Value::Null,
         _ => return Err(unavailable(name)),
     })
@@ -157,7 +163,7 @@ fn trace_id(args: &[Value]) -> Result<&str, Refusal> {
     ))
 }
 
-fn find<'t>(w: usize, args: &[Value], ctx: &'t Ctx) -> Result<&'t Trace, Refusal> {
+fn find<'t>(w: usize, args: &[Value], ctx: &'t Ctx<'_>) -> Result<&'t Trace, Refusal> {
     let id = trace_id(args)?;
     ctx.traces
         .iter()
@@ -165,7 +171,12 @@ fn find<'t>(w: usize, args: &[Value], ctx: &'t Ctx) -> Result<&'t Trace, Refusal
         .ok_or_else(|| no_such_trace(id))
 }
 
-fn start_trace(w: usize, args: &[Value], kwargs: &Dict, ctx: &mut Ctx) -> Result<Value, Refusal> {
+fn start_trace(
+    w: usize,
+    args: &[Value],
+    kwargs: &Dict,
+    ctx: &mut Ctx<'_>,
+) -> Result<Value, Refusal> {
     let id = trace_id(args)?.to_owned();
     if ctx.traces.iter().any(|t| t.worker == w && t.id == id) {
         return Err((
@@ -206,7 +217,7 @@ fn start_trace(w: usize, args: &[Value], kwargs: &Dict, ctx: &mut Ctx) -> Result
     Ok(obj)
 }
 
-fn stop_trace(w: usize, args: &[Value], ctx: &mut Ctx) -> Result<Value, Refusal> {
+fn stop_trace(w: usize, args: &[Value], ctx: &mut Ctx<'_>) -> Result<Value, Refusal> {
     let id = trace_id(args)?;
     let pos = ctx
         .traces
@@ -218,7 +229,12 @@ fn stop_trace(w: usize, args: &[Value], ctx: &mut Ctx) -> Result<Value, Refusal>
 }
 
 /// `get_trace_data(trace_id, from_seq=None, to_seq=None, limit=None)`: synthetic records.
-fn trace_data(w: usize, args: &[Value], kwargs: &Dict, ctx: &mut Ctx) -> Result<Value, Refusal> {
+fn trace_data(
+    w: usize,
+    args: &[Value],
+    kwargs: &Dict,
+    ctx: &mut Ctx<'_>,
+) -> Result<Value, Refusal> {
     let t = find(w, args, ctx)?;
     let arg = |i: usize, k: &str| {
         kwargs
@@ -249,7 +265,7 @@ pub fn due_batches(
         let records = payload::trace_records(authid, t.next_seq, n, rng);
         let period = dict! {
             "period" => t.next_period,
-            "period_start" => payload::iso(t.due_ns - t.batching_ms * 1_000_000),
+            "period_start" => iso8601(t.due_ns - t.batching_ms * 1_000_000),
             "finished_ts" => now,
             "finished_pc" => now,
             "first_seq" => t.next_seq,

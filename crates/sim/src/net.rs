@@ -110,34 +110,10 @@ pub async fn websocket(
     Ok(ws)
 }
 
-/// Raises the soft open-file limit to the hard limit; returns the new soft limit.
-pub fn raise_nofile_limit() -> std::io::Result<u64> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read/write the struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        if lim.rlim_cur < lim.rlim_max {
-            let raised = libc::rlimit {
-                rlim_cur: lim.rlim_max,
-                rlim_max: lim.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            lim = raised;
-        }
-    }
-    Ok(lim.rlim_cur)
-}
-
-/// Raises the limit and checks that `nodes` connections (plus headroom) fit.
+/// Raises the open-file limit ([`wamp_client::sys::raise_nofile_limit`]) and checks that
+/// `nodes` connections (plus headroom) fit.
 pub fn ensure_fds(nodes: usize) -> Result<u64, SimError> {
-    let limit = raise_nofile_limit()?;
+    let limit = wamp_client::sys::raise_nofile_limit()?;
     let needed = nodes as u64 + 64;
     if needed > limit {
         return Err(SimError::FdLimit {

@@ -3,8 +3,7 @@
 //! tracing procedures (WIRE.md §3 item 5, §4, §7). Numbers are synthetic but plausible:
 //! counters grow with the heartbeat sequence, gauges wander around per-node baselines.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
+use wamp_proto::time::{iso8601, now_ns};
 use wamp_proto::{dict, Dict, Value};
 
 use crate::cbor::Cbor;
@@ -38,18 +37,6 @@ impl Rng {
     }
 }
 
-/// Nanoseconds since the Unix epoch.
-pub fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
-
-/// ISO-8601 UTC with milliseconds and `Z`, as Crossbar prints times.
-pub fn iso(ns: u64) -> String {
-    wamp_proto::time::iso8601(ns)
-}
-
 /// What the heartbeats of one node at one tick need.
 pub struct Beat<'a> {
     pub authid: &'a str,
@@ -72,7 +59,7 @@ const TOPIC_WORKER: &str = "crossbarfabriccenter.node.on_worker_heartbeat";
 /// Appends the node heartbeat, one heartbeat per router worker and the controller's as
 /// length-prefixed CBOR PUBLISH messages (a `wamp.2.cbor.batched` batch); `req` gives the
 /// request ids. Returns how many messages were written.
-pub fn write_heartbeats(out: &mut Vec<u8>, b: &Beat, rng: &mut Rng, req: &mut u64) -> u64 {
+pub fn write_heartbeats(out: &mut Vec<u8>, b: &Beat<'_>, rng: &mut Rng, req: &mut u64) -> u64 {
     framed(out, |c| {
         publish_head(c, next(req), TOPIC_NODE, 2);
         c.text(b.authid);
@@ -99,7 +86,7 @@ fn next(req: &mut u64) -> u64 {
 }
 
 /// Writes one batched frame: a 4-byte big-endian length, then the body.
-fn framed(out: &mut Vec<u8>, body: impl FnOnce(&mut Cbor)) {
+fn framed(out: &mut Vec<u8>, body: impl FnOnce(&mut Cbor<'_>)) {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
     body(&mut Cbor(out));
@@ -108,7 +95,7 @@ fn framed(out: &mut Vec<u8>, body: impl FnOnce(&mut Cbor)) {
 }
 
 /// `[16, req, {"acknowledge": true}, topic, [<nargs items follow>]`.
-fn publish_head(c: &mut Cbor, req: u64, topic: &str, nargs: usize) {
+fn publish_head(c: &mut Cbor<'_>, req: u64, topic: &str, nargs: usize) {
     c.array(5)
         .uint(16)
         .uint(req)
@@ -118,14 +105,14 @@ fn publish_head(c: &mut Cbor, req: u64, topic: &str, nargs: usize) {
     c.text(topic).array(nargs);
 }
 
-fn common(c: &mut Cbor, b: &Beat) {
+fn common(c: &mut Cbor<'_>, b: &Beat<'_>) {
     c.kv_u("timestamp", b.now_ns).kv_u("period", b.period_s);
     c.kv_s("mrealm_id", b.mrealm)
         .kv_u("seq", b.seq)
         .kv_u("state", 1);
 }
 
-fn node_beat(c: &mut Cbor, b: &Beat, rng: &mut Rng) {
+fn node_beat(c: &mut Cbor<'_>, b: &Beat<'_>, rng: &mut Rng) {
     c.map(7);
     common(c, b);
     c.text("workers").map(2).kv_u("router", b.workers as u64);
@@ -138,7 +125,7 @@ fn node_beat(c: &mut Cbor, b: &Beat, rng: &mut Rng) {
     network(c, b, rng);
 }
 
-fn cpu(c: &mut Cbor, b: &Beat, rng: &mut Rng) {
+fn cpu(c: &mut Cbor<'_>, b: &Beat<'_>, rng: &mut Rng) {
     let user = rng.range(2.0, 30.0);
     let system = rng.range(1.0, 8.0);
     let iowait = rng.range(0.0, 2.0);
@@ -154,7 +141,7 @@ fn cpu(c: &mut Cbor, b: &Beat, rng: &mut Rng) {
     c.kv_f("system", system).kv_f("user", user);
 }
 
-fn memory(c: &mut Cbor, rng: &mut Rng) {
+fn memory(c: &mut Cbor<'_>, rng: &mut Rng) {
     let total: u64 = 8 << 30;
     let used = (total as f64 * rng.range(0.2, 0.6)) as u64;
     let free = total - used;
@@ -187,7 +174,7 @@ const DISK: [&str; 9] = [
     "write_time",
 ];
 
-fn disk(c: &mut Cbor, b: &Beat, rng: &mut Rng) {
+fn disk(c: &mut Cbor<'_>, b: &Beat<'_>, rng: &mut Rng) {
     c.text("disk").map(18);
     counters(c, &DISK, b, rng, 4096);
 }
@@ -203,7 +190,7 @@ const NETWORK: [&str; 8] = [
     "packets_sent",
 ];
 
-fn network(c: &mut Cbor, b: &Beat, rng: &mut Rng) {
+fn network(c: &mut Cbor<'_>, b: &Beat<'_>, rng: &mut Rng) {
     c.text("network").map(17);
     counters(c, &NETWORK, b, rng, 1500);
     c.text("connection")
@@ -214,7 +201,7 @@ fn network(c: &mut Cbor, b: &Beat, rng: &mut Rng) {
 }
 
 /// Each counter, then its `<name>_per_sec` rate.
-fn counters(c: &mut Cbor, names: &[&str], b: &Beat, rng: &mut Rng, scale: u64) {
+fn counters(c: &mut Cbor<'_>, names: &[&str], b: &Beat<'_>, rng: &mut Rng, scale: u64) {
     let rates: Vec<u64> = names.iter().map(|_| rng.below(50 * scale)).collect();
     for (name, rate) in names.iter().zip(&rates) {
         c.kv_u(name, rate * b.seq.max(1) * b.period_s);
@@ -224,7 +211,7 @@ fn counters(c: &mut Cbor, names: &[&str], b: &Beat, rng: &mut Rng, scale: u64) {
     }
 }
 
-fn router_beat(c: &mut Cbor, b: &Beat, rng: &mut Rng, wnum: u64) {
+fn router_beat(c: &mut Cbor<'_>, b: &Beat<'_>, rng: &mut Rng, wnum: u64) {
     c.map(8).kv_s("type", "router");
     common(c, b);
     c.text("process");
@@ -247,19 +234,19 @@ fn router_beat(c: &mut Cbor, b: &Beat, rng: &mut Rng, wnum: u64) {
     c.kv_u("sessions", 1 + rng.below(3)).kv_u("roles", 2);
 }
 
-fn controller_beat(c: &mut Cbor, b: &Beat, rng: &mut Rng) {
+fn controller_beat(c: &mut Cbor<'_>, b: &Beat<'_>, rng: &mut Rng) {
     c.map(26).kv_s("type", "controller");
     common(c, b);
     process_fields(c, b, rng, b.pid, "sleeping");
 }
 
-fn process(c: &mut Cbor, b: &Beat, rng: &mut Rng, pid: u64, status: &str) {
+fn process(c: &mut Cbor<'_>, b: &Beat<'_>, rng: &mut Rng, pid: u64, status: &str) {
     c.map(20);
     process_fields(c, b, rng, pid, status);
 }
 
 /// The 20 process fields (psutil-derived in Crossbar).
-fn process_fields(c: &mut Cbor, b: &Beat, rng: &mut Rng, pid: u64, status: &str) {
+fn process_fields(c: &mut Cbor<'_>, b: &Beat<'_>, rng: &mut Rng, pid: u64, status: &str) {
     let t = b.seq.max(1) * b.period_s;
     let user = rng.range(0.001, 0.05);
     let system = rng.range(0.001, 0.02);
@@ -291,7 +278,7 @@ pub struct NodeFacts<'a> {
 }
 
 /// The result of `get_status` (WIRE.md §3 item 5).
-pub fn node_status(f: &NodeFacts) -> Value {
+pub fn node_status(f: &NodeFacts<'_>) -> Value {
     let d = dict! {
         "controller_pid" => f.pid,
         "directory" => format!("/sim/{}/.crossbar", f.authid),
@@ -303,7 +290,7 @@ pub fn node_status(f: &NodeFacts) -> Value {
         "management_session_id" => f.session,
         "pubkey" => f.pubkey,
         "running_workers" => f.workers + 1,
-        "started" => iso(f.started_ns),
+        "started" => iso8601(f.started_ns),
         "title" => format!("crossbar-controller ({})", f.authid),
         "workers_by_type" => dict! { "router" => f.workers, "controller" => 1 },
     };
@@ -311,15 +298,15 @@ pub fn node_status(f: &NodeFacts) -> Value {
 }
 
 /// The result of `get_worker(id)` for router worker `w`.
-pub fn worker_info(f: &NodeFacts, w: usize) -> Value {
+pub fn worker_info(f: &NodeFacts<'_>, w: usize) -> Value {
     let uptime = now_ns().saturating_sub(f.started_ns) as f64 / 1e9;
     let d = dict! {
         "id" => crate::procedures::worker_id(w),
         "type" => "router",
         "status" => "started",
         "pid" => f.pid + w as u64 + 1,
-        "created" => iso(f.started_ns),
-        "started" => iso(f.started_ns + 1_700_000_000),
+        "created" => iso8601(f.started_ns),
+        "started" => iso8601(f.started_ns + 1_700_000_000),
         "startup_time" => 1.7,
         "uptime" => (uptime - 1.7).max(0.0),
     };
@@ -344,7 +331,7 @@ pub fn trace_records(authid: &str, first: u64, n: u64, rng: &mut Rng) -> Vec<Val
             let t = types[(rng.below(types.len() as u64)) as usize];
             Value::Dict(dict! {
                 "seq" => seq,
-                "ts" => iso(now_ns()),
+                "ts" => iso8601(now_ns()),
                 "pc" => now_ns(),
                 "session_id" => 1 + rng.below(1 << 40),
                 "realm" => "realm1",
@@ -447,12 +434,6 @@ mod tests {
         assert_eq!(hb["type"].as_str(), Some("controller"));
         assert!(hb.get("process").is_none() && hb.get("num_fds").is_some());
         assert_eq!(hb.len(), 26);
-    }
-
-    #[test]
-    fn iso_times_match_crossbar() {
-        assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso(1_795_546_926_957_033_973), "2026-11-24T19:02:06.957Z");
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! same nanosecond, the later one is moved forward by 1 ns, so nothing is overwritten.
 //!
 //! Appends take a whole batch in one write transaction (group commit). Retention lives in
-//! [`retention`]: raw records older than the raw horizon are folded into aggregates and
+//! `retention` ([`Store::apply_retention`](crate::Store::apply_retention)): raw records older than the raw horizon are folded into aggregates and
 //! deleted; aggregates older than the aggregate horizon are deleted, so disk stays bounded.
 
 mod retention;
@@ -27,11 +27,13 @@ use crate::{Store, StoreError};
 
 pub use retention::RetentionStats;
 
-pub(crate) const NODE_LOGS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("mnode_logs");
-pub(crate) const WORKER_LOGS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("mworker_logs");
-pub(crate) const NODE_LOG_AGGS: TableDefinition<&[u8], &[u8]> =
+pub(crate) const NODE_LOGS: TableDefinition<'static, &[u8], &[u8]> =
+    TableDefinition::new("mnode_logs");
+pub(crate) const WORKER_LOGS: TableDefinition<'static, &[u8], &[u8]> =
+    TableDefinition::new("mworker_logs");
+pub(crate) const NODE_LOG_AGGS: TableDefinition<'static, &[u8], &[u8]> =
     TableDefinition::new("mnode_log_aggregates");
-pub(crate) const WORKER_LOG_AGGS: TableDefinition<&[u8], &[u8]> =
+pub(crate) const WORKER_LOG_AGGS: TableDefinition<'static, &[u8], &[u8]> =
     TableDefinition::new("mworker_log_aggregates");
 
 /// Width of one aggregate bucket: 5 minutes, in ns.
@@ -238,7 +240,7 @@ fn insert(
 
 fn write_batch<T>(
     txn: &WriteTransaction,
-    def: TableDefinition<&[u8], &[u8]>,
+    def: TableDefinition<'_, &[u8], &[u8]>,
     name: &'static str,
     recs: &[T],
     f: impl Fn(&T) -> (Vec<u8>, u64, Metrics, &Json),
@@ -281,7 +283,7 @@ pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
 /// Reads one key range of `def`, newest first, decoding each value with `f`.
 fn read_range<T>(
     store: &Store,
-    def: TableDefinition<&[u8], &[u8]>,
+    def: TableDefinition<'_, &[u8], &[u8]>,
     prefix: &[u8],
     w: Window,
     mut f: impl FnMut(u64, &[u8]) -> Result<T, StoreError>,

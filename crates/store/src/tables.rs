@@ -7,18 +7,23 @@ use uuid::Uuid;
 
 use crate::StoreError;
 
-pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+pub const META: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("meta");
 pub const SCHEMA_KEY: &str = "schema_version";
-pub const MREALMS: TableDefinition<u128, &[u8]> = TableDefinition::new("mrealms");
-pub const MREALM_BY_NAME: TableDefinition<&str, u128> = TableDefinition::new("idx_mrealms_by_name");
-pub const NODES: TableDefinition<u128, &[u8]> = TableDefinition::new("nodes");
-pub const NODE_BY_PUBKEY: TableDefinition<&str, u128> = TableDefinition::new("idx_nodes_by_pubkey");
+pub const MREALMS: TableDefinition<'static, u128, &[u8]> = TableDefinition::new("mrealms");
+pub const MREALM_BY_NAME: TableDefinition<'static, &str, u128> =
+    TableDefinition::new("idx_mrealms_by_name");
+pub const NODES: TableDefinition<'static, u128, &[u8]> = TableDefinition::new("nodes");
+pub const NODE_BY_PUBKEY: TableDefinition<'static, &str, u128> =
+    TableDefinition::new("idx_nodes_by_pubkey");
 /// Key: `<mrealm oid>/<authid>`.
-pub const NODE_BY_AUTHID: TableDefinition<&str, u128> = TableDefinition::new("idx_nodes_by_authid");
-pub const USERS: TableDefinition<u128, &[u8]> = TableDefinition::new("users");
-pub const USER_BY_PUBKEY: TableDefinition<&str, u128> = TableDefinition::new("idx_users_by_pubkey");
+pub const NODE_BY_AUTHID: TableDefinition<'static, &str, u128> =
+    TableDefinition::new("idx_nodes_by_authid");
+pub const USERS: TableDefinition<'static, u128, &[u8]> = TableDefinition::new("users");
+pub const USER_BY_PUBKEY: TableDefinition<'static, &str, u128> =
+    TableDefinition::new("idx_users_by_pubkey");
 /// Key: `<user oid>/<mrealm oid>`.
-pub const USER_ROLES: TableDefinition<&str, &[u8]> = TableDefinition::new("user_mrealm_roles");
+pub const USER_ROLES: TableDefinition<'static, &str, &[u8]> =
+    TableDefinition::new("user_mrealm_roles");
 
 /// Reads and decodes one record.
 pub fn get<T: DeserializeOwned>(
@@ -36,7 +41,7 @@ pub fn get<T: DeserializeOwned>(
 
 /// Encodes and writes one record.
 pub fn put<T: Serialize>(
-    table: &mut Table<u128, &'static [u8]>,
+    table: &mut Table<'_, u128, &'static [u8]>,
     name: &'static str,
     oid: Uuid,
     rec: &T,

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::{pair_key, Store, StoreError};
 
 /// Key: `<mrealm oid>/<trace id>`.
-pub(crate) const TRACES: TableDefinition<&str, &[u8]> = TableDefinition::new("traces");
+pub(crate) const TRACES: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("traces");
 
 /// One trace of a management realm.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

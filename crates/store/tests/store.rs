@@ -59,7 +59,7 @@ fn newer_schema_is_refused() {
         let db = redb::Database::create(&path).expect("db");
         let txn = db.begin_write().expect("txn");
         {
-            let def: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+            let def: redb::TableDefinition<'_, &str, &[u8]> = redb::TableDefinition::new("meta");
             let mut t = txn.open_table(def).expect("table");
             t.insert("schema_version", 99u32.to_le_bytes().as_slice())
                 .expect("insert");

@@ -15,7 +15,8 @@
 //!
 //! Layout: [`transport`] (WebSocket and in-process, the writer task), `join` (handshake),
 //! `dispatch` (the reader task), `state` (pending requests, subscriptions, registrations),
-//! `session` (the API), `call`, `register`, `subscribe` (per-role handles), [`options`].
+//! `session` (the API), `call`, `register`, `subscribe` (per-role handles), [`options`];
+//! [`sys`]: the process's open-file limit, for programs holding many connections.
 
 mod call;
 mod dispatch;
@@ -27,6 +28,7 @@ mod register;
 mod session;
 mod state;
 mod subscribe;
+pub mod sys;
 pub mod transport;
 mod types;
 

@@ -3,7 +3,7 @@
 //! A [`Transport`] is opened here and handed to [`crate::Session::join`], which starts it:
 //! one writer task owns the sending half (fed by a bounded channel of [`Message`]s, so any
 //! number of callers can send without a lock), and the session's reader task owns the
-//! receiving half ([`Incoming`]). A `watch` signal tells the writer to flush and close.
+//! receiving half (`Incoming`). A `watch` signal tells the writer to flush and close.
 //!
 //! On batched serializers the writer packs the messages already queued into one WebSocket
 //! message; on plain ones it feeds them and flushes once, so a burst costs one syscall.

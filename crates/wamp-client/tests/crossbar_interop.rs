@@ -410,7 +410,7 @@ async fn cancel_modes(url: &str) {
             .await
             .expect("an outcome");
         assert_eq!(
-            outcome.unwrap_err().uri(),
+            outcome.expect_err("the call is canceled").uri(),
             Some("wamp.error.canceled"),
             "mode {}",
             mode.as_str()
@@ -488,14 +488,14 @@ async fn error_propagation(url: &str) {
         )
         .await;
     assert_eq!(
-        missing.unwrap_err().uri(),
+        missing.expect_err("no such procedure").uri(),
         Some("wamp.error.no_such_procedure")
     );
     let dup = caller.register("com.test.fail", RegisterOptions::default(), |_| async {
         Ok((vec![], Dict::new()))
     });
     assert_eq!(
-        dup.await.unwrap_err().uri(),
+        dup.await.expect_err("already registered").uri(),
         Some("wamp.error.procedure_already_exists")
     );
 }

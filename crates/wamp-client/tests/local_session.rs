@@ -277,7 +277,7 @@ where
         registration: 900,
     })
     .await;
-    reg.await.unwrap().unwrap().id()
+    reg.await.expect("register task").expect("registered").id()
 }
 
 fn invocation(request: u64, details: Dict, args: Vec<Value>) -> Message {

@@ -349,7 +349,7 @@ impl<'de> DeserializeSeed<'de> for ValueSeed {
 impl<'de> Visitor<'de> for ValueSeed {
     type Value = Value;
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a WAMP value")
     }
     fn visit_unit<E>(self) -> Result<Value, E> {
@@ -430,7 +430,7 @@ impl<'de> DeserializeSeed<'de> for KeySeed {
 
 impl<'de> Visitor<'de> for KeySeed {
     type Value = String;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string dict key")
     }
     fn visit_str<E>(self, v: &str) -> Result<String, E> {

@@ -9,7 +9,7 @@ use wamp_proto::codec::{decode_value, encode_body, split_batch, JSON_BATCH_SEP};
 use wamp_proto::{dict, Dict, Format, Message, Payload, ProtoError, Serializer, Value};
 
 fn json_text(msg: &Message) -> String {
-    String::from_utf8(Serializer::JSON.encode(msg).unwrap()).unwrap()
+    String::from_utf8(Serializer::JSON.encode(msg).expect("encodes")).expect("JSON is UTF-8")
 }
 
 fn json_decode(text: &str) -> Result<Message, ProtoError> {
@@ -229,7 +229,7 @@ fn native_binary_in_msgpack_and_cbor() {
 fn batch_of(ser: Serializer, msgs: &[Message]) -> Vec<u8> {
     let mut out = Vec::new();
     for m in msgs {
-        ser.encode_into(m, &mut out).unwrap();
+        ser.encode_into(m, &mut out).expect("encodes");
     }
     out
 }

@@ -23,17 +23,24 @@ thread_local! {
     static LARGEST: Cell<usize> = const { Cell::new(0) };
 }
 
+// Measuring allocations takes a global allocator, an unsafe trait.
+#[allow(unsafe_code)]
+// SAFETY: every method forwards to the system allocator with the caller's arguments unchanged
+// (`note` only records a size and does not allocate), so `System`'s guarantees carry over.
 unsafe impl GlobalAlloc for Tracking {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         note(layout.size());
-        System.alloc(layout)
+        // SAFETY: forwarded: the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
+        // SAFETY: forwarded: `ptr` was allocated by `System` through this allocator.
+        unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         note(new_size);
-        System.realloc(ptr, layout, new_size)
+        // SAFETY: forwarded: `ptr` was allocated by `System` through this allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
 
@@ -57,7 +64,7 @@ fn encode(format: Format, msg: &Message) -> Vec<u8> {
         batched: false,
     }
     .encode(msg)
-    .unwrap()
+    .expect("encodes")
 }
 
 /// Decodes through every path that takes bytes; returns whether the plain decode succeeded.

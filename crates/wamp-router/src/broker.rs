@@ -15,6 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use wamp_proto::message::code;
+use wamp_proto::time::{iso8601, now_ns};
 use wamp_proto::uri::{self, MatchPolicy};
 use wamp_proto::{dict, wamp_errors as err, Dict, Id, Message, Payload, Value};
 
@@ -22,7 +23,7 @@ use crate::outgoing::{Outgoing, Shared};
 use crate::realm::{Realm, RealmState};
 use crate::role::Action;
 use crate::session::SessionInfo;
-use crate::util::{iso8601, now_ns, random_id, UriIndex};
+use crate::util::{random_id, UriIndex};
 
 /// One subscription and the sessions on it.
 #[derive(Debug)]

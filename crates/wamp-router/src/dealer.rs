@@ -12,13 +12,14 @@ use std::sync::Arc;
 use rand::Rng;
 use tokio::task::AbortHandle;
 use wamp_proto::message::code;
+use wamp_proto::time::{iso8601, now_ns};
 use wamp_proto::uri::{self, MatchPolicy};
 use wamp_proto::{dict, wamp_errors as err, Dict, Id, Message, Value};
 
 use crate::realm::RealmState;
 use crate::role::Action;
 use crate::session::SessionInfo;
-use crate::util::{iso8601, now_ns, random_id, Members, UriIndex};
+use crate::util::{random_id, Members, UriIndex};
 
 /// How a shared registration picks its callee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
-//! Small helpers: random ids and timestamps in the forms Crossbar puts on the wire.
+//! Small helpers: random ids and the routing tables' index types. Timestamps live in
+//! [`wamp_proto::time`].
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use wamp_proto::{id::global_id, Id};
 
@@ -76,21 +76,6 @@ pub fn random_id() -> Id {
     global_id(rand::random::<u64>())
 }
 
-/// Nanoseconds since the Unix epoch.
-pub fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-}
-
-/// Now as ISO-8601 UTC with milliseconds and `Z`, e.g. `2026-11-24T19:02:13.578Z`.
-pub fn utcnow() -> String {
-    iso8601(now_ns())
-}
-
-pub use wamp_proto::time::iso8601;
-
 #[cfg(test)]
 mod tests {
     use super::Members;
@@ -111,18 +96,5 @@ mod tests {
         assert_eq!(m, Members::One(4));
         m.remove(4);
         assert!(m.is_empty());
-    }
-
-    #[test]
-    fn iso() {
-        assert_eq!(super::iso8601(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            super::iso8601(1_795_548_448_822_515_087),
-            "2026-11-24T19:27:28.822Z"
-        );
-        assert_eq!(
-            super::iso8601(951_782_400_000_000_000),
-            "2000-02-29T00:00:00.000Z"
-        );
     }
 }

@@ -459,8 +459,11 @@ async fn wss_connect(
     cfg.set_verify_hostname(false); // the certificate names the IP; the CA pin is the check
     let mut ssl = cfg.into_ssl("127.0.0.1").expect("ssl");
     if let Some(session) = resume {
+        // openssl marks resuming a session unsafe (it must come from the same context)
+        #[allow(unsafe_code)]
         // SAFETY: the session was made by a connection of the same SslConnector (context).
-        unsafe { ssl.set_session(session) }.expect("set session");
+        let resumed = unsafe { ssl.set_session(session) };
+        resumed.expect("set session");
     }
     let tcp = TcpStream::connect(addr).await.expect("tcp");
     let mut stream = SslStream::new(ssl, tcp).expect("ssl stream");

@@ -25,7 +25,7 @@ struct NodeApi(Arc<Ctx>);
 impl NodeApi {
     /// `get_nodes(status=None, return_names=None)`: the paired nodes ordered by authid; `online`
     /// ones are connected, `offline` ones are all the others (including nodes that left).
-    fn get_nodes(&self, a: &Args) -> Result<Value> {
+    fn get_nodes(&self, a: &Args<'_>) -> Result<Value> {
         let status = match a.get(0, "status") {
             None => None,
             Some(Value::Str(s)) if s == "online" || s == "offline" => Some(s.as_str() == "online"),
@@ -62,7 +62,7 @@ impl NodeApi {
     }
 
     /// `get_node(node_oid)`.
-    fn get_node(&self, a: &Args) -> Result<Value> {
+    fn get_node(&self, a: &Args<'_>) -> Result<Value> {
         let oid = match a.get(0, "node_oid") {
             Some(Value::Str(s)) => parse_uuid(s, "node_oid")?,
             Some(v) => {
@@ -89,7 +89,7 @@ impl NodeApi {
     }
 
     /// `get_node_by_authid(node_authid)`.
-    fn get_node_by_authid(&self, a: &Args) -> Result<Value> {
+    fn get_node_by_authid(&self, a: &Args<'_>) -> Result<Value> {
         let authid = a.str(0, "node_authid")?;
         let node = self.0.store.node_by_authid(self.0.mrealm.oid, authid)?;
         let node = node.ok_or_else(|| {

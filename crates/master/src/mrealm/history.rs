@@ -35,7 +35,7 @@ struct HistoryApi(Arc<Ctx>);
 
 impl HistoryApi {
     /// `get_node_logs(node_oid, from_ts=None, until_ts=None, limit=None)`.
-    fn get_node_logs(&self, a: &Args) -> Result<Value> {
+    fn get_node_logs(&self, a: &Args<'_>) -> Result<Value> {
         let node = self.node(a)?;
         let w = window(a, 1)?;
         let logs = self.0.store.node_logs(self.0.mrealm.oid, node, w)?;
@@ -43,7 +43,7 @@ impl HistoryApi {
     }
 
     /// `get_worker_logs(node_oid, worker_id, from_ts=None, until_ts=None, limit=None)`.
-    fn get_worker_logs(&self, a: &Args) -> Result<Value> {
+    fn get_worker_logs(&self, a: &Args<'_>) -> Result<Value> {
         let node = self.node(a)?;
         let worker = a.str(1, "worker_id")?;
         let w = window(a, 2)?;
@@ -55,7 +55,7 @@ impl HistoryApi {
     }
 
     /// The `node_oid` argument: a node paired to this management realm.
-    fn node(&self, a: &Args) -> Result<Uuid> {
+    fn node(&self, a: &Args<'_>) -> Result<Uuid> {
         let oid = match a.get(0, "node_oid") {
             Some(Value::Str(s)) => parse_uuid(s, "node_oid")?,
             Some(v) => return Err(bad("node_oid", "str", v)),
@@ -76,7 +76,7 @@ impl HistoryApi {
 }
 
 /// `from_ts`, `until_ts`, `limit` starting at position `i`.
-fn window(a: &Args, i: usize) -> Result<Window> {
+fn window(a: &Args<'_>, i: usize) -> Result<Window> {
     let from = opt_u64(a, i, "from_ts")?.unwrap_or(0);
     let until = opt_u64(a, i + 1, "until_ts")?.unwrap_or(u64::MAX);
     let limit = match opt_u64(a, i + 2, "limit")? {
@@ -91,7 +91,7 @@ fn window(a: &Args, i: usize) -> Result<Window> {
     Ok(Window { from, until, limit })
 }
 
-fn opt_u64(a: &Args, i: usize, name: &str) -> Result<Option<u64>> {
+fn opt_u64(a: &Args<'_>, i: usize, name: &str) -> Result<Option<u64>> {
     match a.get(i, name) {
         None => Ok(None),
         Some(v @ (Value::Int(_) | Value::UInt(_))) => v

@@ -198,7 +198,7 @@ pub(crate) async fn register<T, F>(
 ) -> Result<()>
 where
     T: Send + Sync + 'static,
-    F: Fn(&T, &Args) -> Result<Value> + Send + Sync + 'static,
+    F: Fn(&T, &Args<'_>) -> Result<Value> + Send + Sync + 'static,
 {
     let target = target.clone();
     let uri = wire::mrealm::uri(name);

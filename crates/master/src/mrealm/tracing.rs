@@ -477,7 +477,7 @@ fn invalid(msg: &str) -> MasterError {
     MasterError::InvalidArgument(msg.to_owned())
 }
 
-fn trace_id(a: &Args) -> Result<String> {
+fn trace_id(a: &Args<'_>) -> Result<String> {
     let id = a.str(0, "trace_id")?;
     if id.is_empty() {
         return Err(invalid("invalid trace_id: must not be empty"));
@@ -486,7 +486,7 @@ fn trace_id(a: &Args) -> Result<String> {
 }
 
 /// An optional list of role names.
-fn roles(a: &Args, i: usize, name: &str) -> Result<Option<Vec<String>>> {
+fn roles(a: &Args<'_>, i: usize, name: &str) -> Result<Option<Vec<String>>> {
     let list = match a.get(i, name) {
         None => return Ok(None),
         Some(Value::List(l)) => l,
@@ -511,7 +511,7 @@ fn roles(a: &Args, i: usize, name: &str) -> Result<Option<Vec<String>>> {
 impl Tracing {
     /// `traced_workers`: a non-empty list of distinct `[node_oid, worker_id]` pairs naming
     /// nodes of this management realm.
-    fn traced_workers(&self, a: &Args) -> Result<Vec<(Uuid, String)>> {
+    fn traced_workers(&self, a: &Args<'_>) -> Result<Vec<(Uuid, String)>> {
         let list = match a.get(1, "traced_workers") {
             Some(Value::List(l)) if !l.is_empty() => l,
             Some(Value::List(_)) => return Err(invalid("'traced_workers' must not be empty")),

@@ -65,7 +65,7 @@ impl Conn {
         }
     }
 
-    /// Calls `uri`; `what` names the action for the error line ("cannot <what>: …").
+    /// Calls `uri`; `what` names the action for the error line (`cannot <what>: …`).
     pub async fn call(
         &self,
         what: &str,

@@ -2,7 +2,6 @@
 //! when stdout is a terminal), human times ("3 s ago"), and `--json` for exact results.
 
 use std::io::IsTerminal;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use wamp_proto::Value;
 
@@ -97,10 +96,9 @@ pub fn cell(v: &Value) -> String {
     }
 }
 
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+/// Whole seconds since the epoch, now (the scale [`ago`] compares).
+pub fn now_secs() -> i64 {
+    i64::try_from(wamp_proto::time::now_ns() / 1_000_000_000).unwrap_or(i64::MAX)
 }
 
 /// "3 s ago", "5 min ago", "2 h ago", "4 d ago" (or "in …" for the future).
@@ -152,13 +150,6 @@ pub fn sparkline(values: &[f64]) -> String {
             BLOCKS[i.min(7)]
         })
         .collect()
-}
-
-/// Nanoseconds since the epoch, now.
-pub fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ pub fn run(args: InitArgs) -> anyhow::Result<()> {
     let secret: [u8; 32] = rand::random();
     let tags = [
         ("user-id", "unknown".to_owned()),
-        ("created-at", wamp_router::util::utcnow()),
+        ("created-at", wamp_proto::time::utcnow()),
     ];
     let (pub_file, priv_file) = KeyFile::pair(&secret, "user", &tags);
     write_new(&private, &priv_file.to_string(), 0o600)?;

@@ -56,7 +56,7 @@ fn tags(authid: Option<&str>) -> Vec<(&'static str, String)> {
         .unwrap_or_default();
     let mut tags = vec![
         ("creator", format!("{user}@{host}")),
-        ("created-at", wamp_router::util::utcnow()),
+        ("created-at", wamp_proto::time::utcnow()),
     ];
     if let Ok(id) = fs::read_to_string("/etc/machine-id") {
         tags.push(("machine-id", id.trim().to_owned()));

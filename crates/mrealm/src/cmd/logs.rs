@@ -4,8 +4,9 @@
 use std::io::IsTerminal;
 
 use wamp_client::{Dict, Value};
+use wamp_proto::time::now_ns;
 
-use crate::cli::output::{self, ago, now_ns, parse_duration, print_json, sparkline, table};
+use crate::cli::output::{self, ago, now_secs, parse_duration, print_json, sparkline, table};
 use crate::cli::Conn;
 
 const MREALM: &str = master::wire::mrealm::PREFIX;
@@ -24,7 +25,8 @@ pub async fn run(conn: &Conn, q: LogsQuery<'_>) -> anyhow::Result<()> {
     let from = match q.since {
         Some(s) => {
             let d = parse_duration(s).map_err(|e| anyhow::anyhow!("--since: {e}"))?;
-            Value::from(now_ns().saturating_sub(d.as_nanos() as i64).max(0))
+            let back = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+            Value::from(now_ns().saturating_sub(back))
         }
         None => Value::Null,
     };
@@ -56,7 +58,7 @@ pub async fn run(conn: &Conn, q: LogsQuery<'_>) -> anyhow::Result<()> {
 }
 
 fn print_table(records: &[Value], worker: bool) {
-    let now = now_ns() / 1_000_000_000;
+    let now = now_secs();
     let rows: Vec<Vec<String>> = records
         .iter()
         .map(|r| {

@@ -23,6 +23,8 @@ pub enum MasterCommand {
     ///
     /// Example: CROSSBAR_FABRIC_SUPERUSER=~/.crossbar/default.pub mrealm master start --cbdir ./.mrealm
     Start(StartArgs),
+    // clap prints this as --help text (rustdoc is not what reads it): `<cbdir>` stays verbatim
+    #[allow(rustdoc::invalid_html_tags)]
     /// Copy the database to a file: of a stopped master (offline), or with --online by the
     /// running master itself, as superuser, while it keeps serving (docs/operations.md).
     ///
@@ -168,7 +170,7 @@ async fn graceful_stop(master: &Master) -> anyhow::Result<()> {
 
 /// Raises the soft open-file limit to the hard one, so the master can hold many node sockets.
 fn raise_nofile_limit() -> Option<u64> {
-    match mrealm_sim::net::raise_nofile_limit() {
+    match wamp_client::sys::raise_nofile_limit() {
         Ok(n) => {
             tracing::debug!(limit = n, "open-file limit");
             Some(n)

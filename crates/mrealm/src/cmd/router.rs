@@ -42,9 +42,13 @@ pub struct RouterArgs {
     /// Refuse anonymous sessions (by default they join as role `anonymous`).
     #[arg(long)]
     pub no_anonymous: bool,
+    // clap prints this as --help text (rustdoc is not what reads it): `[:ROLE]` is no link
+    #[allow(rustdoc::broken_intra_doc_links)]
     /// A ticket principal, AUTHID:SECRET[:ROLE] (role default `user`); repeatable.
     #[arg(long = "ticket", value_name = "AUTHID:SECRET[:ROLE]")]
     pub tickets: Vec<String>,
+    // clap prints this as --help text (rustdoc is not what reads it): `[:ROLE]` is no link
+    #[allow(rustdoc::broken_intra_doc_links)]
     /// A cryptosign principal, KEY:AUTHID[:ROLE] where KEY is 64 hex characters or a key file
     /// (`key.pub`, `default.pub`); role default `user`; repeatable.
     #[arg(long = "cryptosign", value_name = "KEY:AUTHID[:ROLE]")]

@@ -138,7 +138,7 @@ fn short(topic: &str) -> &str {
 }
 
 fn print_event(topic: &str, ev: &Event, json: bool) {
-    let now = wamp_router::util::utcnow();
+    let now = wamp_proto::time::utcnow();
     if json {
         let obj = Value::Dict(kwargs([
             ("time", Value::Str(now)),

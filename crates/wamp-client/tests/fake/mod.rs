@@ -63,7 +63,7 @@ pub async fn joined() -> (Fake, Session) {
         details,
     })
     .await;
-    let session = join.await.unwrap().expect("join failed");
+    let session = join.await.expect("join task").expect("join failed");
     (fake, session)
 }
 

@@ -33,7 +33,7 @@ pub fn hex(s: &str) -> Vec<u8> {
     assert_eq!(s.len() % 2, 0, "odd hex length");
     (0..s.len())
         .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digits"))
         .collect()
 }
 

@@ -18,7 +18,7 @@ pub const MAX_WORKER_ID: usize = 255;
 
 /// Worker types a heartbeat may report (Crossbar's native worker types, as `MWorkerLog` knows
 /// them, plus the node controller and the `websocket-testee` spelling of `testee`).
-pub(crate) const WORKER_TYPES: [&str; 9] = [
+pub const WORKER_TYPES: [&str; 9] = [
     "router",
     "container",
     "guest",

@@ -15,12 +15,13 @@
 //! least 98 % of the node heartbeats sent in the step. A step also fails when the master's RSS
 //! exceeds `--max-rss-mib` (it is queueing what it cannot process).
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Value as Json};
 use wamp_client::{CallOptions, Dict, Session, Value};
+use wamp_proto::time::now_ns;
 
 use super::fleet;
 use super::proc::TreeSample;
@@ -173,13 +174,6 @@ async fn call_within(
         .await
         .map_err(|e| anyhow::anyhow!("{uri}: {e}"))?;
     Ok(r.args.into_iter().next().unwrap_or(Value::Null))
-}
-
-fn now_ns() -> u64 {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Runs one period: settle, measure (with get_node probes), count.

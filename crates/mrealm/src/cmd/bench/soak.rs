@@ -31,6 +31,7 @@ use clap::Args;
 use mrealm_sim::{parse_duration, Fleet, SimConfig};
 use serde_json::{json, Value as Json};
 use wamp_client::{Dict, Value};
+use wamp_proto::time::now_ns;
 
 use crate::cli::{Conn, ConnArgs};
 use probe::{probe, MasterProc, Sample, Sampler, CHURN, PHASES, SETTLE};
@@ -79,6 +80,8 @@ pub struct SoakArgs {
     /// directory under $TMPDIR].
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    // clap prints this as --help text (rustdoc is not what reads it): `<dir>` stays verbatim
+    #[allow(rustdoc::invalid_html_tags)]
     /// Where to write the JSON report [default: <dir>/report.json].
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -177,7 +180,7 @@ async fn soak(args: &SoakArgs, master: &MasterProc, dir: &Path) -> anyhow::Resul
         ),
     ));
     sampler.start_churn();
-    let churn_ns = crate::cli::output::now_ns();
+    let churn_ns = now_ns();
     eprintln!(
         "soak: churning {} nodes at {}/min for {:?}",
         args.nodes, args.churn, args.duration
@@ -264,8 +267,8 @@ async fn online_on_master(conn: &Conn) -> Option<usize> {
 }
 
 /// Stored node heartbeats since the churn began of `--hb-nodes` nodes spread over the fleet.
-async fn heartbeats(conn: &Conn, fleet: &Fleet, args: &SoakArgs, since_ns: i64) -> (Check, Json) {
-    let secs = (crate::cli::output::now_ns() - since_ns) as f64 / 1e9;
+async fn heartbeats(conn: &Conn, fleet: &Fleet, args: &SoakArgs, since_ns: u64) -> (Check, Json) {
+    let secs = now_ns().saturating_sub(since_ns) as f64 / 1e9;
     let expected = (secs / args.period.as_secs_f64()).floor().min(10_000.0) as u64;
     let k = args.hb_nodes.clamp(1, fleet.len());
     let mut counts = Vec::new();
@@ -283,7 +286,7 @@ async fn heartbeats(conn: &Conn, fleet: &Fleet, args: &SoakArgs, since_ns: i64) 
 }
 
 /// `get_node_logs(oid, since_ns, None, 10000)`'s length for the node `authid`.
-async fn stored(conn: &Conn, authid: &str, since_ns: i64) -> Option<u64> {
+async fn stored(conn: &Conn, authid: &str, since_ns: u64) -> Option<u64> {
     let what = "look up a node";
     let node = conn
         .call(
@@ -297,7 +300,7 @@ async fn stored(conn: &Conn, authid: &str, since_ns: i64) -> Option<u64> {
     let oid = node.as_dict()?.get("oid")?.as_str()?.to_owned();
     let args = vec![
         Value::Str(oid),
-        Value::Int(since_ns),
+        Value::from(since_ns),
         Value::Null,
         Value::Int(10_000),
     ];
@@ -368,7 +371,7 @@ fn work_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
     let dir = match given {
         Some(d) => d.to_owned(),
         None => {
-            let stamp = crate::cli::output::now_ns() / 1_000_000;
+            let stamp = now_ns() / 1_000_000;
             std::env::temp_dir().join(format!("mrealm-soak-{}-{stamp}", std::process::id()))
         }
     };

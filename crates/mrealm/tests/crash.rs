@@ -1,9 +1,9 @@
 //! Crash safety of pairing with the real `mrealm` binary: 8 concurrent callers pair up to 1,000
 //! node keys as fast as they can, the master is SIGKILLed after a random number of acknowledged
 //! pairings, restarted on the same cbdir, and every pairing that was acknowledged (RESULT
-//! received) must still be there. Needs `cargo build -p mrealm` (skipped with a message if the
-//! binary is missing; a failure under CI).
+//! received) must still be there. Runs the binary cargo builds for this package's tests.
 
+#[path = "../../master/tests/common/mod.rs"]
 mod common;
 #[path = "common/master_proc.rs"]
 mod master_proc;
@@ -21,13 +21,10 @@ const TASKS: usize = 8;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn acknowledged_pairings_survive_sigkill() {
-    let Some(d) = MasterDir::new("") else { return };
+    let d = MasterDir::new("");
     let t0 = Instant::now();
     let (bin, key, cbdir) = (d.bin.clone(), d.key.clone(), d.cbdir());
-    let salt = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_nanos() as u64;
+    let salt = wamp_proto::time::now_ns();
     let kill_after = 200 + (salt % 501) as usize;
 
     let mut proc = MasterProc::start(&bin, &cbdir, &key);

@@ -3,9 +3,10 @@
 //! `shutdown_grace` and exits 0; every acknowledged heartbeat is stored; after a restart on the
 //! same cbdir the mrealms, pairings and traces are as before and the nodes, reconnecting, are
 //! online again. Past the grace the master exits non-zero naming what it abandoned. The offline
-//! backup (`mrealm master backup`) of the stopped master restores into a fresh master. Needs
-//! `cargo build -p mrealm` (skipped with a message if the binary is missing).
+//! backup (`mrealm master backup`) of the stopped master restores into a fresh master. Runs
+//! the binary cargo builds for this package's tests.
 
+#[path = "../../master/tests/common/mod.rs"]
 mod common;
 #[path = "common/master_proc.rs"]
 mod master_proc;
@@ -120,9 +121,7 @@ async fn snapshot(url: &str) -> (Vec<String>, Vec<Value>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_under_load_drains_and_restarts() {
-    let Some(d) = MasterDir::new("shutdown_grace = 10\n") else {
-        return;
-    };
+    let d = MasterDir::new("shutdown_grace = 10\n");
     let mut proc = d.start();
     let oids = populate(&proc.url).await;
     let _tracer = tracer(&proc.url).await;
@@ -195,9 +194,7 @@ async fn sigterm_under_load_drains_and_restarts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_past_the_grace_exits_nonzero() {
-    let Some(d) = MasterDir::new("shutdown_grace = 0\n") else {
-        return;
-    };
+    let d = MasterDir::new("shutdown_grace = 0\n");
     let mut proc = d.start();
     populate(&proc.url).await;
     // a flood of unacknowledged heartbeats keeps the controller's event loop busy at the SIGTERM
@@ -242,7 +239,7 @@ fn backup(bin: &Path, cbdir: &Path, to: &Path) -> std::process::Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_backup_restores_into_a_fresh_master() {
-    let Some(d) = MasterDir::new("") else { return };
+    let d = MasterDir::new("");
     let mut proc = d.start();
     let oids = populate(&proc.url).await;
     let _tracer = tracer(&proc.url).await;
@@ -274,7 +271,7 @@ async fn offline_backup_restores_into_a_fresh_master() {
 
 #[test]
 fn a_corrupt_database_is_refused_at_start() {
-    let Some(d) = MasterDir::new("") else { return };
+    let d = MasterDir::new("");
     std::fs::write(d.cbdir().join("mrealm.db"), vec![0x5a; 64 * 1024]).expect("garbage");
     let err = match MasterProc::try_start(&d.bin, &d.cbdir(), &d.key) {
         Ok(_) => panic!("the master started on a corrupt database"),

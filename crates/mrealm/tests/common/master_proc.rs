@@ -1,6 +1,9 @@
 //! The real `mrealm master start` binary as a child process, for the crash and shutdown tests:
 //! started on a cbdir (optionally with an `mrealm.toml`), SIGKILLed or SIGTERMed, its exit
-//! status and stderr collected. Needs `cargo build -p mrealm` (callers skip without it).
+//! status and stderr collected. The binary is the one cargo builds for this package's tests
+//! (`CARGO_BIN_EXE_mrealm`), or `$MREALM_BIN` (`scripts/crash-loop` runs a copy). The session
+//! helpers come from the master's test fixture (`crates/master/tests/common`), included by
+//! path as `common` by the tests that use this module.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
@@ -12,20 +15,19 @@ use std::time::{Duration, Instant};
 use crate::common::{cryptosign_opts, join, SUPERUSER};
 use wamp_client::Session;
 use wamp_proto::cryptosign::LEN;
+use wamp_proto::time::now_ns;
 use wamp_proto::{dict, Value};
 
-/// `$MREALM_BIN`, else the debug binary, if built.
-pub fn binary() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("MREALM_BIN") {
-        return Some(PathBuf::from(p));
-    }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/mrealm");
-    p.is_file().then_some(p)
+/// `$MREALM_BIN`, else the binary cargo built for these tests.
+pub fn binary() -> PathBuf {
+    std::env::var_os("MREALM_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_mrealm")),
+        PathBuf::from,
+    )
 }
 
 /// A master's directory: a superuser key, `cb/` with an optional `mrealm.toml`, and the
-/// binary to start on it. `None` (the test is skipped, with a message) when the binary is not
-/// built — except under CI (`CI` set), where a missing binary fails the test instead.
+/// binary to start on it.
 pub struct MasterDir {
     pub bin: PathBuf,
     pub dir: tempfile::TempDir,
@@ -33,22 +35,15 @@ pub struct MasterDir {
 }
 
 impl MasterDir {
-    pub fn new(config: &str) -> Option<MasterDir> {
-        let Some(bin) = binary() else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "target/debug/mrealm missing under CI: scripts/test builds it first"
-            );
-            eprintln!("SKIPPED: target/debug/mrealm missing - run `cargo build -p mrealm` first");
-            return None;
-        };
+    pub fn new(config: &str) -> MasterDir {
+        let bin = binary();
         let dir = tempfile::tempdir().expect("tempdir");
         let key = dir.path().join("default.pub");
         crate::common::write_pub(&key, &SUPERUSER, "user", &[("user-id", "unknown".into())]);
         // these tests write heartbeats back to back on purpose: no per-node rate limit
         let config = format!("max_heartbeat_rate = 0\n{config}");
         write_config(&dir.path().join("cb"), &config);
-        Some(MasterDir { bin, dir, key })
+        MasterDir { bin, dir, key }
     }
 
     pub fn cbdir(&self) -> PathBuf {
@@ -177,12 +172,6 @@ pub fn secret(i: usize, salt: u64) -> [u8; LEN] {
     s[8..16].copy_from_slice(&salt.to_le_bytes());
     s[31] = 0x43;
     s
-}
-
-/// Wall-clock ns since the epoch.
-pub fn now_ns() -> u64 {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    t.map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
 /// Joins as the superuser on `realm` (`None`: global), optionally requesting `role`.
