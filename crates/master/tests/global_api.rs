@@ -532,10 +532,14 @@ async fn domain_status_and_version() {
     let st = call(&su, "crossbarfabriccenter.domain.get_status", vec![])
         .await
         .expect("status");
+    // Crossbar's keys, plus `store` (an mrealm extension: the database's health)
     assert_eq!(
         keys(&st),
-        key_set(&["type", "realm", "now", "started", "uptime", "tick"])
+        key_set(&["type", "realm", "now", "started", "uptime", "tick", "store"])
     );
+    let store = st.get("store").expect("store");
+    assert_eq!(store.get("healthy").and_then(Value::as_bool), Some(true));
+    assert_eq!(store.get("failed_writes").and_then(Value::as_u64), Some(0));
     assert_eq!(s(&st, "type"), "domain");
     assert_eq!(s(&st, "realm"), GLOBAL);
     for k in ["now", "started"] {
