@@ -134,6 +134,15 @@ class Proc:
     def running(self):
         return self.popen.poll() is None
 
+    def wait_log_count(self, needle, count, timeout):
+        """Wait until `needle` appears `count` times in the log. Returns whether it did."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log().count(needle) >= count:
+                return True
+            time.sleep(0.05)
+        return self.log().count(needle) >= count
+
     def wait_log(self, needle, timeout):
         """Wait until `needle` appears in the log; fail early if the process exits. Returns seconds waited."""
         t0 = time.monotonic()

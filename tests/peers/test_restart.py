@@ -83,7 +83,8 @@ async def test_nodes_reconnect_after_sigterm_restart(keys, tmp_path):
         assert oid in after[2], f"{NODE} not online again\n{node.log_tail()}"
         assert after[0] == before[0]  # mrealms
         assert after[1] == before[1]  # pairings
-        assert node.log().count(CONNECTED) >= 2, node.log_tail()
+        # online comes with the node's join; its log line comes once its uplink check answered
+        assert node.wait_log_count(CONNECTED, 2, 30), node.log_tail()
     finally:
         if node is not None:
             node.stop(grace=15)
