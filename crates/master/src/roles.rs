@@ -111,7 +111,8 @@ pub fn mrealm_roles() -> Vec<Role> {
     ]
 }
 
-/// Keeps `node` sessions inside their own URI space; other roles use the role rules.
+/// Keeps `node` sessions inside their own URI space (none for a stored authid that breaks
+/// [`wire::node::check_authid`]); other roles use the role rules.
 #[derive(Debug, Default)]
 pub struct NodeAuthorizer;
 
@@ -119,6 +120,15 @@ impl Authorizer for NodeAuthorizer {
     fn authorize(&self, s: &SessionInfo, action: Action, uri: &str) -> Decision {
         if s.authrole != "node" {
             return Decision::UseRoles;
+        }
+        if let Err(why) = wire::node::check_authid(&s.authid) {
+            return Decision::Deny(format!(
+                "session (session_id={}, authid=\"{}\", authrole=\"node\") is not authorized to {} \"{uri}\" on realm \"{}\": {why}; re-pair the node",
+                s.id,
+                s.authid,
+                action.phrase(),
+                s.realm
+            ));
         }
         let own = wire::node::uri(&s.authid, "");
         let allowed = match action {

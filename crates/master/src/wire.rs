@@ -91,6 +91,37 @@ pub mod node {
     /// Trace data of any worker of any node (wildcard).
     pub const ON_TRACE_DATA_ANY: &str = "crossbarfabriccenter.node..worker..on_trace_data";
 
+    /// The longest node authid, in bytes.
+    pub const MAX_AUTHID_LEN: usize = 255;
+
+    /// Checks a node authid before it is stored (`pair_node`, watch-to-pair) and before a node
+    /// session gets its URI space. The authid becomes one component of the node's URIs
+    /// (`crossbarfabriccenter.node.<authid>.…`): 1 to [`MAX_AUTHID_LEN`] of `[A-Za-z0-9_-]`, not
+    /// beginning with `on_` (what follows `crossbarfabriccenter.node.` there is one of the
+    /// master's topics, such as `on_heartbeat`). `Err` is the reason, for an error message.
+    pub fn check_authid(authid: &str) -> Result<(), String> {
+        let chars = authid
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
+        let shown: String = authid.chars().take(64).collect();
+        let shown = if shown.len() < authid.len() {
+            format!("{shown}… ({} bytes)", authid.len())
+        } else {
+            shown
+        };
+        if authid.is_empty() || authid.len() > MAX_AUTHID_LEN || !chars {
+            return Err(format!(
+                "invalid node authid \"{shown}\": use 1 to {MAX_AUTHID_LEN} letters, digits, '_' and '-' (it becomes part of URIs)"
+            ));
+        }
+        if authid.starts_with("on_") {
+            return Err(format!(
+                "invalid node authid \"{shown}\": names beginning with \"on_\" are the master's topics under {PREFIX}"
+            ));
+        }
+        Ok(())
+    }
+
     /// `crossbarfabriccenter.node.<authid>.<name>`: a node-level procedure or topic.
     pub fn uri(authid: &str, name: &str) -> String {
         format!("{PREFIX}{authid}.{name}")
@@ -211,6 +242,13 @@ mod tests {
             "crossbarfabriccenter.node.n1.worker.w1.realm.r1.root.wamp.session.list"
         );
         assert_eq!(mrealm::uri("get_nodes"), mrealm::GET_NODES);
+        assert!(node::check_authid("node-1_A").is_ok());
+        assert!(node::check_authid(&"n".repeat(255)).is_ok());
+        for bad in ["", "a.b", "..", "a b", "é", "on_heartbeat", "on_"] {
+            assert!(node::check_authid(bad).is_err(), "{bad:?}");
+        }
+        let long = node::check_authid(&"n".repeat(5000)).expect_err("too long");
+        assert!(long.len() < 200 && long.contains("5000 bytes"), "{long}");
         assert_eq!(
             remote::uri("node", "get_workers"),
             "crossbarfabriccenter.remote.node.get_workers"

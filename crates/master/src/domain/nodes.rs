@@ -142,20 +142,9 @@ fn mrealm_named(m: &Master, name: &str) -> Result<store::MrealmRecord> {
         .ok_or_else(|| MasterError::NoSuchObject(format!("no management realm with name {name}")))
 }
 
-/// A node authid becomes a URI component (`crossbarfabriccenter.node.<authid>.…`).
+/// The rule every stored node authid obeys ([`wire::node::check_authid`]).
 fn check_authid(authid: &str) -> Result<()> {
-    let ok = !authid.is_empty()
-        && authid.len() <= 255
-        && authid
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(MasterError::InvalidArgument(format!(
-            "invalid node authid \"{authid}\": use letters, digits, '_' and '-' (it becomes part of URIs)"
-        )))
-    }
+    wire::node::check_authid(authid).map_err(MasterError::InvalidArgument)
 }
 
 async fn pair(m: &Arc<Master>, inv: &Invocation) -> Result<Value> {
@@ -182,8 +171,10 @@ async fn pair(m: &Arc<Master>, inv: &Invocation) -> Result<Value> {
     pair_record(m, &p).await
 }
 
-/// Stores a pairing and announces it.
+/// Stores a pairing and announces it: the one way a node authid is stored (`pair_node`,
+/// watch-to-pair), so every stored authid passes [`check_authid`].
 pub(crate) async fn pair_record(m: &Master, p: &Pairing) -> Result<Value> {
+    check_authid(&p.authid)?;
     let node = m.store.pair_node(p).map_err(|e| match e {
         StoreError::NodeAlreadyPaired { .. } => MasterError::NodeAlreadyPaired(
             "node with given pubkey is already paired to a realm".into(),
