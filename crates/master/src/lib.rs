@@ -34,7 +34,7 @@ pub use config::MasterConfig;
 pub use error::{MasterError, Result};
 /// Pure heartbeat payload checks (for fuzzing and tests).
 pub use mrealm::heartbeat::accept as hbcheck;
-use roles::{global_roles, mrealm_roles, NodeAuthorizer, GLOBAL_REALM};
+use roles::{global_roles, mrealm_roles, MrealmAuthorizer, GLOBAL_REALM};
 
 /// The database file inside the cbdir.
 pub const DB_FILE: &str = "mrealm.db";
@@ -133,7 +133,7 @@ impl Master {
         let realm = self
             .router
             .add_realm(RealmConfig::new(rec.name.clone(), mrealm_roles()))?;
-        realm.set_authorizer(Arc::new(NodeAuthorizer));
+        realm.set_authorizer(Arc::new(MrealmAuthorizer));
         let acks = self.config.durable_heartbeats.then(|| {
             let gate = Arc::new(mrealm::heartbeat::AckRegistry::default());
             realm.set_publish_ack_gate(Some(gate.clone()));
