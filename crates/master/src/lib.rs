@@ -8,6 +8,7 @@
 
 mod args;
 mod auth;
+pub mod authz;
 pub mod backup;
 pub mod config;
 mod domain;

@@ -1,5 +1,6 @@
 //! The roles of the global realm and of every management realm, and the management realm's
-//! authorizer (a node inside its own URI space, raw trace data for the master only).
+//! authorizer (a node inside its own URI space, session-ending and raw trace data for the
+//! master only). The whole model, as one table, is [`crate::authz`].
 //!
 //! Management realm roles (as Crossbar defines `owner`, `backend`, `node`, `public`, plus the
 //! user roles mrealm stores per management realm):
@@ -13,8 +14,8 @@
 //! | `node` | register and publish under `crossbarfabriccenter.node.<its authid>.`, publish the node heartbeats, call `crossbarfabriccenter.mrealm.get_status` |
 //!
 //! and, for every role but `trusted` (the master's own sessions), [`MrealmAuthorizer`] refuses
-//! subscriptions that could receive a node's raw `…worker.<wid>.on_trace_data` (its readers get
-//! it republished).
+//! the meta procedures that end sessions ([`KILL_PROCEDURES`]) and subscriptions that could
+//! receive a node's raw `…worker.<wid>.on_trace_data` (its readers get it republished).
 
 use crate::wire;
 use wamp_proto::MatchPolicy;
@@ -115,10 +116,20 @@ pub fn mrealm_roles() -> Vec<Role> {
     ]
 }
 
+/// The meta procedures that end sessions: only the master's own `trusted` sessions (which the
+/// router never asks the authorizer about) may call them, so the controllers cannot be killed
+/// from outside and no management realm role can drop the fleet.
+pub const KILL_PROCEDURES: &[&str] = &[
+    "wamp.session.kill",
+    "wamp.session.kill_by_authid",
+    "wamp.session.kill_by_authrole",
+];
+
 /// A management realm's authorizer, asked before the role rules for every role but `trusted`:
 /// keeps `node` sessions inside their own URI space (none for a stored authid that breaks
-/// [`wire::node::check_authid`]), and refuses every other role the subscriptions that could
-/// receive nodes' raw trace data; everything else is left to the role rules.
+/// [`wire::node::check_authid`]), and refuses every other role [`KILL_PROCEDURES`] and the
+/// subscriptions that could receive nodes' raw trace data; everything else is left to the role
+/// rules.
 #[derive(Debug, Default)]
 pub struct MrealmAuthorizer;
 
@@ -128,6 +139,12 @@ impl Authorizer for MrealmAuthorizer {
             return node(s, action, uri);
         }
         match action {
+            Action::Call if KILL_PROCEDURES.contains(&uri) => deny(
+                s,
+                action,
+                uri,
+                "only the master's own sessions may end sessions",
+            ),
             Action::Subscribe if may_receive_trace_data(uri) => deny(
                 s,
                 action,

@@ -34,8 +34,11 @@ pub mod mrealm {
     // === global realm: management realms ===
     pub const LIST_MREALMS: &str = "crossbarfabriccenter.mrealm.list_mrealms";
     pub const GET_MREALM: &str = "crossbarfabriccenter.mrealm.get_mrealm";
+    pub const GET_MREALM_BY_NAME: &str = "crossbarfabriccenter.mrealm.get_mrealm_by_name";
     pub const CREATE_MREALM: &str = "crossbarfabriccenter.mrealm.create_mrealm";
+    pub const MODIFY_MREALM: &str = "crossbarfabriccenter.mrealm.modify_mrealm";
     pub const DELETE_MREALM: &str = "crossbarfabriccenter.mrealm.delete_mrealm";
+    pub const DELETE_MREALM_BY_NAME: &str = "crossbarfabriccenter.mrealm.delete_mrealm_by_name";
     pub const ON_MREALM_CREATED: &str = "crossbarfabriccenter.mrealm.on_mrealm_created";
     pub const ON_MREALM_DELETED: &str = "crossbarfabriccenter.mrealm.on_mrealm_deleted";
     /// The topic Crossbar's code meant to publish on deletion (published too).
@@ -44,6 +47,15 @@ pub mod mrealm {
     // === global realm: pairing ===
     pub const PAIR_NODE: &str = "crossbarfabriccenter.mrealm.pair_node";
     pub const UNPAIR_NODE: &str = "crossbarfabriccenter.mrealm.unpair_node";
+    pub const UNPAIR_NODE_BY_PUBKEY: &str = "crossbarfabriccenter.mrealm.unpair_node_by_pubkey";
+    pub const LIST_NODES: &str = "crossbarfabriccenter.mrealm.list_nodes";
+    pub const LIST_NODES_BY_MREALM: &str = "crossbarfabriccenter.mrealm.list_nodes_by_mrealm";
+    pub const LIST_NODES_BY_MREALM_NAME: &str =
+        "crossbarfabriccenter.mrealm.list_nodes_by_mrealm_name";
+    /// `get_node(node_oid)`: the same URI on the global realm and on a management realm.
+    pub const GET_NODE_BY_NAME: &str = "crossbarfabriccenter.mrealm.get_node_by_name";
+    pub const MODIFY_NODE: &str = "crossbarfabriccenter.mrealm.modify_node";
+    pub const STAT_NODE: &str = "crossbarfabriccenter.mrealm.stat_node";
     pub const ON_NODE_PAIRED: &str = "crossbarfabriccenter.mrealm.on_node_paired";
     pub const ON_NODE_UNPAIRED: &str = "crossbarfabriccenter.mrealm.on_node_unpaired";
     pub const SET_ROLES_ON_MREALM_FOR_USER: &str =
@@ -74,6 +86,12 @@ pub mod mrealm {
 pub mod user {
     /// Common prefix.
     pub const PREFIX: &str = "crossbarfabriccenter.user.";
+    pub const LIST_USERS: &str = "crossbarfabriccenter.user.list_users";
+    pub const GET_USER: &str = "crossbarfabriccenter.user.get_user";
+    pub const GET_USER_BY_EMAIL: &str = "crossbarfabriccenter.user.get_user_by_email";
+    pub const GET_USER_BY_PUBKEY: &str = "crossbarfabriccenter.user.get_user_by_pubkey";
+    /// An mrealm extension: the superuser adds a user by public key.
+    pub const CREATE_USER: &str = "crossbarfabriccenter.user.create_user";
 }
 
 /// What edge nodes register and publish on their management realm.
