@@ -52,7 +52,7 @@ pub mod mrealm {
     pub const LIST_NODES_BY_MREALM: &str = "crossbarfabriccenter.mrealm.list_nodes_by_mrealm";
     pub const LIST_NODES_BY_MREALM_NAME: &str =
         "crossbarfabriccenter.mrealm.list_nodes_by_mrealm_name";
-    /// `get_node(node_oid)`: the same URI on the global realm and on a management realm.
+    // `get_node(node_oid)` is `GET_NODE` below: the same URI on both kinds of realm.
     pub const GET_NODE_BY_NAME: &str = "crossbarfabriccenter.mrealm.get_node_by_name";
     pub const MODIFY_NODE: &str = "crossbarfabriccenter.mrealm.modify_node";
     pub const STAT_NODE: &str = "crossbarfabriccenter.mrealm.stat_node";

@@ -84,7 +84,7 @@ pub fn global_rule(uri: &str) -> Option<&'static GlobalRule> {
     GLOBAL.iter().find(|r| r.uri == uri)
 }
 
-/// Every role of a management realm.
+/// Every role of a management realm, from the most to the least privileged (the node apart).
 pub const MREALM_ROLES: &[&str] = &[
     "owner",
     "backend",
@@ -118,36 +118,12 @@ pub struct MrealmRule {
     pub status: Status,
 }
 
-/// The roles that may use the whole management API.
-const FULL: &[&str] = &[
-    "owner",
-    "backend",
-    "trusted",
-    "admin",
-    "operator",
-    "developer",
-];
+/// The roles that may use the whole management API: `owner` … `developer`.
+const FULL: &[&str] = MREALM_ROLES.split_at(6).0;
 /// [`FULL`] and `guest`.
-const READERS: &[&str] = &[
-    "owner",
-    "backend",
-    "trusted",
-    "admin",
-    "operator",
-    "developer",
-    "guest",
-];
+const READERS: &[&str] = MREALM_ROLES.split_at(7).0;
 /// [`READERS`] and `public`.
-const ANYONE: &[&str] = &[
-    "owner",
-    "backend",
-    "trusted",
-    "admin",
-    "operator",
-    "developer",
-    "guest",
-    "public",
-];
+const ANYONE: &[&str] = MREALM_ROLES.split_at(8).0;
 
 const fn m(
     what: &'static str,
@@ -325,6 +301,13 @@ mod tests {
                 assert_eq!(got, want, "{role} {:?} {}", row.action, row.example);
             }
         }
+    }
+
+    #[test]
+    fn role_sets() {
+        assert_eq!(FULL.last(), Some(&"developer"));
+        assert_eq!(READERS.last(), Some(&"guest"));
+        assert_eq!(ANYONE.last(), Some(&"public"));
     }
 
     #[test]

@@ -147,10 +147,7 @@ impl Fixture {
         realm: Option<&str>,
         authrole: Option<&str>,
     ) -> Result<Session, Error> {
-        let mut opts = cryptosign_opts(SUPERUSER).authid("unknown");
-        opts.realm = realm.map(str::to_owned);
-        opts.authrole = authrole.map(str::to_owned);
-        join(&self.url, opts).await
+        self.try_user(SUPERUSER, realm, authrole).await
     }
 
     /// Joins as edge node `secret` (authrole `node`, no realm).
@@ -165,8 +162,8 @@ impl Fixture {
         join(&self.url, opts).await
     }
 
-    /// Joins as stored user `secret` (cryptosign) on `realm` (`None`: the global realm),
-    /// optionally requesting an authrole.
+    /// Joins with key `secret` as a user (cryptosign, authid "unknown" like `crossbar shell`)
+    /// on `realm` (`None`: the global realm), optionally requesting an authrole.
     pub async fn try_user(
         &self,
         secret: [u8; LEN],
