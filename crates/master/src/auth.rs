@@ -102,6 +102,10 @@ impl Authenticator for MasterAuth {
 impl MasterAuth {
     /// A node at WELCOME: still paired, with the realm it was challenged for, and alone.
     fn admit_node(&self, s: &SessionInfo, joined: &dyn Fn() -> usize) -> Result<(), Abort> {
+        if let Err(why) = crate::wire::node::check_authid(&s.authid) {
+            let msg = format!("{why}: this node must be paired again under a valid authid");
+            return Err(Abort::new(AUTH_NODE_UNPAIRED, msg));
+        }
         let oid = s.authextra.get("node_oid").and_then(Value::as_str);
         let oid = oid.and_then(|o| uuid::Uuid::parse_str(o).ok());
         let node = oid.and_then(|o| self.store.get_node(o).ok().flatten());

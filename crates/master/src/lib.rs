@@ -8,6 +8,7 @@
 
 mod args;
 mod auth;
+pub mod authz;
 pub mod backup;
 pub mod config;
 mod domain;
@@ -35,7 +36,7 @@ pub use config::MasterConfig;
 pub use error::{MasterError, Result};
 /// Pure heartbeat payload checks (for fuzzing and tests).
 pub use mrealm::heartbeat::accept as hbcheck;
-use roles::{global_roles, mrealm_roles, NodeAuthorizer, GLOBAL_REALM};
+use roles::{global_roles, mrealm_roles, MrealmAuthorizer, GLOBAL_REALM};
 
 /// The database file inside the cbdir.
 pub const DB_FILE: &str = "mrealm.db";
@@ -135,7 +136,7 @@ impl Master {
         let realm = self
             .router
             .add_realm(RealmConfig::new(rec.name.clone(), mrealm_roles()))?;
-        realm.set_authorizer(Arc::new(NodeAuthorizer {
+        realm.set_authorizer(Arc::new(MrealmAuthorizer {
             heartbeats: ratelimit::HeartbeatLimiter::new(self.config.max_heartbeat_rate),
         }));
         let acks = self.config.durable_heartbeats.then(|| {

@@ -1,6 +1,8 @@
 //! `CROSSBAR_WATCH_TO_PAIR`: scans a directory for node keys (`*/key.pub`, recursively) and
 //! pairs every key it has never seen into management realm `default`, writing `key.activate`
-//! next to the key as Crossbar does.
+//! next to the key as Crossbar does. A key's `node-authid` obeys the rule of `pair_node`
+//! ([`crate::wire::node::check_authid`], applied where every pairing is stored): a key whose
+//! authid breaks it is not paired (logged at each scan until the file is fixed).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -34,8 +34,11 @@ pub mod mrealm {
     // === global realm: management realms ===
     pub const LIST_MREALMS: &str = "crossbarfabriccenter.mrealm.list_mrealms";
     pub const GET_MREALM: &str = "crossbarfabriccenter.mrealm.get_mrealm";
+    pub const GET_MREALM_BY_NAME: &str = "crossbarfabriccenter.mrealm.get_mrealm_by_name";
     pub const CREATE_MREALM: &str = "crossbarfabriccenter.mrealm.create_mrealm";
+    pub const MODIFY_MREALM: &str = "crossbarfabriccenter.mrealm.modify_mrealm";
     pub const DELETE_MREALM: &str = "crossbarfabriccenter.mrealm.delete_mrealm";
+    pub const DELETE_MREALM_BY_NAME: &str = "crossbarfabriccenter.mrealm.delete_mrealm_by_name";
     pub const ON_MREALM_CREATED: &str = "crossbarfabriccenter.mrealm.on_mrealm_created";
     pub const ON_MREALM_DELETED: &str = "crossbarfabriccenter.mrealm.on_mrealm_deleted";
     /// The topic Crossbar's code meant to publish on deletion (published too).
@@ -44,6 +47,15 @@ pub mod mrealm {
     // === global realm: pairing ===
     pub const PAIR_NODE: &str = "crossbarfabriccenter.mrealm.pair_node";
     pub const UNPAIR_NODE: &str = "crossbarfabriccenter.mrealm.unpair_node";
+    pub const UNPAIR_NODE_BY_PUBKEY: &str = "crossbarfabriccenter.mrealm.unpair_node_by_pubkey";
+    pub const LIST_NODES: &str = "crossbarfabriccenter.mrealm.list_nodes";
+    pub const LIST_NODES_BY_MREALM: &str = "crossbarfabriccenter.mrealm.list_nodes_by_mrealm";
+    pub const LIST_NODES_BY_MREALM_NAME: &str =
+        "crossbarfabriccenter.mrealm.list_nodes_by_mrealm_name";
+    // `get_node(node_oid)` is `GET_NODE` below: the same URI on both kinds of realm.
+    pub const GET_NODE_BY_NAME: &str = "crossbarfabriccenter.mrealm.get_node_by_name";
+    pub const MODIFY_NODE: &str = "crossbarfabriccenter.mrealm.modify_node";
+    pub const STAT_NODE: &str = "crossbarfabriccenter.mrealm.stat_node";
     pub const ON_NODE_PAIRED: &str = "crossbarfabriccenter.mrealm.on_node_paired";
     pub const ON_NODE_UNPAIRED: &str = "crossbarfabriccenter.mrealm.on_node_unpaired";
     pub const SET_ROLES_ON_MREALM_FOR_USER: &str =
@@ -74,6 +86,12 @@ pub mod mrealm {
 pub mod user {
     /// Common prefix.
     pub const PREFIX: &str = "crossbarfabriccenter.user.";
+    pub const LIST_USERS: &str = "crossbarfabriccenter.user.list_users";
+    pub const GET_USER: &str = "crossbarfabriccenter.user.get_user";
+    pub const GET_USER_BY_EMAIL: &str = "crossbarfabriccenter.user.get_user_by_email";
+    pub const GET_USER_BY_PUBKEY: &str = "crossbarfabriccenter.user.get_user_by_pubkey";
+    /// An mrealm extension: the superuser adds a user by public key.
+    pub const CREATE_USER: &str = "crossbarfabriccenter.user.create_user";
 }
 
 /// What edge nodes register and publish on their management realm.
@@ -90,6 +108,37 @@ pub mod node {
     pub const ON_SHUTDOWN_ANY: &str = "crossbarfabriccenter.node..on_shutdown";
     /// Trace data of any worker of any node (wildcard).
     pub const ON_TRACE_DATA_ANY: &str = "crossbarfabriccenter.node..worker..on_trace_data";
+
+    /// The longest node authid, in bytes.
+    pub const MAX_AUTHID_LEN: usize = 255;
+
+    /// Checks a node authid before it is stored (`pair_node`, watch-to-pair) and before a node
+    /// session gets its URI space. The authid becomes one component of the node's URIs
+    /// (`crossbarfabriccenter.node.<authid>.…`): 1 to [`MAX_AUTHID_LEN`] of `[A-Za-z0-9_-]`, not
+    /// beginning with `on_` (what follows `crossbarfabriccenter.node.` there is one of the
+    /// master's topics, such as `on_heartbeat`). `Err` is the reason, for an error message.
+    pub fn check_authid(authid: &str) -> Result<(), String> {
+        let chars = authid
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
+        let shown: String = authid.chars().take(64).collect();
+        let shown = if shown.len() < authid.len() {
+            format!("{shown}… ({} bytes)", authid.len())
+        } else {
+            shown
+        };
+        if authid.is_empty() || authid.len() > MAX_AUTHID_LEN || !chars {
+            return Err(format!(
+                "invalid node authid \"{shown}\": use 1 to {MAX_AUTHID_LEN} letters, digits, '_' and '-' (it becomes part of URIs)"
+            ));
+        }
+        if authid.starts_with("on_") {
+            return Err(format!(
+                "invalid node authid \"{shown}\": names beginning with \"on_\" are the master's topics under {PREFIX}"
+            ));
+        }
+        Ok(())
+    }
 
     /// `crossbarfabriccenter.node.<authid>.<name>`: a node-level procedure or topic.
     pub fn uri(authid: &str, name: &str) -> String {
@@ -211,6 +260,13 @@ mod tests {
             "crossbarfabriccenter.node.n1.worker.w1.realm.r1.root.wamp.session.list"
         );
         assert_eq!(mrealm::uri("get_nodes"), mrealm::GET_NODES);
+        assert!(node::check_authid("node-1_A").is_ok());
+        assert!(node::check_authid(&"n".repeat(255)).is_ok());
+        for bad in ["", "a.b", "..", "a b", "é", "on_heartbeat", "on_"] {
+            assert!(node::check_authid(bad).is_err(), "{bad:?}");
+        }
+        let long = node::check_authid(&"n".repeat(5000)).expect_err("too long");
+        assert!(long.len() < 200 && long.contains("5000 bytes"), "{long}");
         assert_eq!(
             remote::uri("node", "get_workers"),
             "crossbarfabriccenter.remote.node.get_workers"

@@ -1,7 +1,9 @@
 //! The ACL matrix and the wrong-argument table, driven by real calls over WebSocket (and the
 //! in-process transport for `trusted`): every role the master knows × every procedure
-//! registered on a management realm (controller API, remote API) and on the global realm,
-//! against the expected table written below; then every procedure called with arguments of the
+//! registered on a management realm (controller API, remote API, the kill procedures), and
+//! every kind of caller of the global realm (superuser, in-process, a user with each role, a
+//! user without roles) × every global procedure with real targets, against the expected tables
+//! written below (docs/authorization.md); then every procedure called with arguments of the
 //! wrong type, huge, or unknown ids at each position. Denied or refused calls change nothing
 //! (checked through the API), and the master goes on serving.
 
@@ -51,6 +53,13 @@ const MRALM_TABLE: &[(&str, May)] = &[
         "node",
         May::Only(&["crossbarfabriccenter.mrealm.get_status"], &[]),
     ),
+];
+
+/// The meta procedures that end sessions: the master's own `trusted` sessions only.
+const KILL: &[&str] = &[
+    "wamp.session.kill",
+    "wamp.session.kill_by_authid",
+    "wamp.session.kill_by_authrole",
 ];
 
 impl May {
@@ -184,6 +193,7 @@ async fn mrealm_acl_matrix() {
         "wamp.session.list".to_owned(),
         "wamp.registration.list".to_owned(),
     ]);
+    procs.extend(KILL.iter().map(|k| k.to_string()));
     assert!(procs.len() > 120, "only {} procedures", procs.len());
     let before = snapshot(&f).await;
     let mut summary = BTreeMap::new();
@@ -198,8 +208,9 @@ async fn mrealm_acl_matrix() {
                 !matches!(r, Err(Error::Timeout(_))),
                 "{role} {uri}: timed out"
             );
-            let want =
-                may.allows(uri) && !(uri.starts_with("wamp.") && matches!(may, May::Only(..)));
+            let want = may.allows(uri)
+                && !(uri.starts_with("wamp.") && matches!(may, May::Only(..)))
+                && (*role == "trusted" || !KILL.contains(&uri.as_str()));
             assert_eq!(passed_acl(&r), want, "role {role} calling {uri}: {r:?}");
             allowed += usize::from(want);
         }
@@ -219,7 +230,8 @@ async fn mrealm_acl_matrix() {
     );
     assert_eq!(summary["public"], PUBLIC.len());
     assert_eq!(summary["guest"], 14);
-    assert_eq!(summary["owner"], procs.len());
+    assert_eq!(summary["owner"], procs.len() - KILL.len());
+    assert_eq!(summary["trusted"], procs.len());
     assert_eq!(summary["node"], 1);
     still_serves(&f).await;
 }
@@ -272,28 +284,207 @@ async fn mrealm_register_and_subscribe_matrix() {
     still_serves(&f).await;
 }
 
-/// The global realm: `user` (the superuser) calls the whole `crossbarfabriccenter.` API,
-/// `trusted` everything; anonymous sessions and nodes cannot join it.
+/// What a global procedure needs (docs/authorization.md), as the test expects it
+/// (independent of `authz.rs`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Need {
+    /// Every user (lists answer only what the caller may see).
+    Any,
+    /// The superuser (or the master's in-process sessions).
+    Superuser,
+    /// Any role on the target management realm.
+    Read,
+    /// `owner` or `admin` there.
+    Manage,
+    /// `owner` there.
+    Own,
+    /// The caller's own user record (the matrix asks for another user's).
+    OwnRecord,
+}
+
+/// Every global procedure, destructive ones last, with what it needs.
+const GLOBAL_TABLE: &[(&str, Need)] = &[
+    ("domain.get_status", Need::Any),
+    ("domain.get_version", Need::Any),
+    ("domain.get_license", Need::Any),
+    ("domain.backup_database", Need::Superuser),
+    ("mrealm.list_mrealms", Need::Any),
+    ("mrealm.get_mrealm", Need::Read),
+    ("mrealm.get_mrealm_by_name", Need::Read),
+    ("mrealm.create_mrealm", Need::Any),
+    ("mrealm.modify_mrealm", Need::Manage),
+    ("mrealm.list_nodes", Need::Any),
+    ("mrealm.list_nodes_by_mrealm", Need::Read),
+    ("mrealm.list_nodes_by_mrealm_name", Need::Read),
+    ("mrealm.get_node", Need::Read),
+    ("mrealm.get_node_by_name", Need::Read),
+    ("mrealm.stat_node", Need::Read),
+    ("mrealm.modify_node", Need::Manage),
+    ("mrealm.pair_node", Need::Manage),
+    ("mrealm.set_roles_on_mrealm_for_user", Need::Superuser),
+    ("user.list_users", Need::Any),
+    ("user.get_user", Need::OwnRecord),
+    ("user.get_user_by_email", Need::OwnRecord),
+    ("user.get_user_by_pubkey", Need::OwnRecord),
+    ("user.create_user", Need::Superuser),
+    ("mrealm.unpair_node", Need::Manage),
+    ("mrealm.unpair_node_by_pubkey", Need::Manage),
+    ("mrealm.delete_mrealm_by_name", Need::Own),
+    ("mrealm.delete_mrealm", Need::Own),
+];
+
+/// The callers of the global matrix: the superuser, the master's in-process session, a user
+/// with each role on mr1 and mr2, and a user without roles.
+const CALLERS: &[&str] = &[
+    "superuser",
+    "trusted",
+    "owner",
+    "admin",
+    "operator",
+    "developer",
+    "guest",
+    "none",
+];
+
+fn may(caller: &str, need: Need) -> bool {
+    let full = matches!(caller, "superuser" | "trusted");
+    match need {
+        Need::Any => true,
+        Need::Superuser | Need::OwnRecord => full,
+        Need::Read => full || caller != "none",
+        Need::Manage => full || matches!(caller, "owner" | "admin"),
+        Need::Own => full || caller == "owner",
+    }
+}
+
+/// The ids the global calls target: mr1 (node1) and mr2 (node2), both paired by the superuser;
+/// `other` is a user the caller is not.
+struct Targets {
+    mr1: String,
+    node1: String,
+    other: String,
+}
+
+fn global_args(proc: &str, t: &Targets, dir: &std::path::Path) -> Vec<Value> {
+    let label = || Value::from(wamp_proto::dict! { "label" => "x" });
+    match proc {
+        "domain.backup_database" => vec![dir.join("backup.db").display().to_string().into()],
+        "mrealm.list_mrealms" | "mrealm.list_nodes" | "user.list_users" => vec![],
+        p if p.starts_with("domain.get_") => vec![],
+        "mrealm.get_mrealm" | "mrealm.list_nodes_by_mrealm" => vec![t.mr1.clone().into()],
+        "mrealm.get_mrealm_by_name" | "mrealm.list_nodes_by_mrealm_name" => vec!["mr1".into()],
+        "mrealm.create_mrealm" => vec![wamp_proto::dict! { "name" => "mr-new" }.into()],
+        "mrealm.modify_mrealm" => vec![t.mr1.clone().into(), label()],
+        "mrealm.get_node" | "mrealm.stat_node" | "mrealm.unpair_node" => {
+            vec![t.node1.clone().into()]
+        }
+        "mrealm.get_node_by_name" => vec!["mr1".into(), "node1".into()],
+        "mrealm.modify_node" => vec![t.node1.clone().into(), label()],
+        "mrealm.pair_node" => vec![pubkey(&node_secret(9)).into(), "mr1".into(), "node9".into()],
+        "mrealm.set_roles_on_mrealm_for_user" => {
+            let roles = Value::List(vec!["guest".into()]);
+            vec![t.mr1.clone().into(), t.other.clone().into(), roles]
+        }
+        "user.get_user" => vec![t.other.clone().into()],
+        "user.get_user_by_email" => vec!["other@example.com".into()],
+        "user.get_user_by_pubkey" => vec![pubkey(&user_secret(99)).into()],
+        "user.create_user" => {
+            let u = wamp_proto::dict! { "email" => "new@example.com", "pubkey" => pubkey(&user_secret(98)) };
+            vec![u.into()]
+        }
+        "mrealm.unpair_node_by_pubkey" => vec![pubkey(&node_secret(2)).into()],
+        "mrealm.delete_mrealm_by_name" => vec!["mr2".into(), true.into()],
+        "mrealm.delete_mrealm" => vec![t.mr1.clone().into(), true.into()],
+        other => panic!("no arguments for {other}"),
+    }
+}
+
+/// A fresh master with mr1 (node1) and mr2 (node2), user `caller` holding role `caller` on
+/// both (none for `none`), and the session of `caller` on the global realm.
+async fn global_world(caller: &str) -> (Fixture, Targets, Session) {
+    let f = Fixture::start().await;
+    let su = f.superuser(None).await;
+    let mr1 = s(&create_mrealm(&su, "mr1").await, "oid").to_owned();
+    let mr2 = s(&create_mrealm(&su, "mr2").await, "oid").to_owned();
+    let node1 = pair_oid(&su, &node_secret(1), "mr1", "node1").await;
+    pair(&su, &node_secret(2), "mr2", "node2").await;
+    let other = create_user(&su, "other@example.com", &user_secret(99)).await;
+    let session = match caller {
+        "superuser" => f.superuser(None).await,
+        "trusted" => trusted(&f, GLOBAL).await,
+        role => {
+            let me = create_user(&su, &format!("{role}@example.com"), &user_secret(1)).await;
+            if role != "none" {
+                set_roles(&su, &mr1, &me, &[role]).await;
+                set_roles(&su, &mr2, &me, &[role]).await;
+            }
+            f.user(user_secret(1)).await
+        }
+    };
+    let t = Targets { mr1, node1, other };
+    (f, t, session)
+}
+
+/// The global realm, with real calls: each caller × every global procedure against the
+/// expected table; a refused call is `wamp.error.not_authorized` and changes nothing.
+/// Anonymous sessions and nodes cannot join the global realm.
 #[tokio::test]
 async fn global_acl_matrix() {
-    let f = setup().await;
-    let procs = registered(&f, GLOBAL).await;
-    assert!(procs.len() >= 15, "{procs:?}");
-    let before = snapshot(&f).await;
-    for s in [f.superuser(None).await, trusted(&f, GLOBAL).await] {
-        for uri in procs.iter().chain(&["wamp.session.list".to_owned()]) {
-            let r = call_within(&s, uri, vec![], Dict::new(), Duration::from_secs(3)).await;
+    let mut summary = BTreeMap::new();
+    for caller in CALLERS {
+        let (f, t, s) = global_world(caller).await;
+        let mut procs = registered(&f, GLOBAL).await;
+        let mut table: Vec<String> = GLOBAL_TABLE
+            .iter()
+            .map(|(p, _)| format!("crossbarfabriccenter.{p}"))
+            .collect();
+        procs.sort();
+        table.sort();
+        assert_eq!(
+            procs, table,
+            "the global procedures and the expected table differ"
+        );
+        let before = snapshot(&f).await;
+        let mut allowed = 0;
+        for (proc, need) in GLOBAL_TABLE {
+            let uri = format!("crossbarfabriccenter.{proc}");
+            let args = global_args(proc, &t, f.dir.path());
+            let r = call_within(&s, &uri, args, Dict::new(), Duration::from_secs(3)).await;
             let r = r.map(|(a, _)| a.into_iter().next().unwrap_or_default());
-            let role = s.welcome().authrole.clone().unwrap_or_default();
-            // user management refuses anyone but the superuser by itself (not the ACL)
-            let app_denied = role == "trusted"
-                && matches!(&r, Err(Error::Wamp { args, .. }) if first_str(args).starts_with("only the superuser"));
-            let want =
-                !app_denied && (role == "trusted" || uri.starts_with("crossbarfabriccenter."));
-            assert_eq!(passed_acl(&r), want, "{role} calling {uri}: {r:?}");
+            let want = may(caller, *need);
+            assert_eq!(
+                passed_acl(&r),
+                want,
+                "{caller} calling {proc} ({need:?}): {r:?}"
+            );
+            if want {
+                assert!(r.is_ok(), "{caller} calling {proc}: {r:?}");
+            }
+            allowed += usize::from(want);
         }
+        if !may(caller, Need::Manage) {
+            // their only write: a realm of their own
+            let after = snapshot(&f).await;
+            assert_eq!((&after.1, &after.2), (&before.1, &before.2), "{caller}");
+            let su = f.superuser(None).await;
+            assert_eq!(
+                mrealm_names(&su).await,
+                ["mr-new", "mr1", "mr2"],
+                "{caller}"
+            );
+            let n1 = call(&su, &format!("{P}get_node"), vec![t.node1.clone().into()]).await;
+            assert_eq!(
+                n1.expect("node1").get("label"),
+                Some(&Value::Null),
+                "{caller}"
+            );
+        }
+        summary.insert(*caller, allowed);
     }
-    assert_eq!(snapshot(&f).await, before);
+    println!("allowed global calls per caller: {summary:?}");
+    assert_eq!(summary["superuser"], GLOBAL_TABLE.len());
+    assert_eq!(summary["trusted"], GLOBAL_TABLE.len());
+    let f = setup().await;
     let (reason, _) = abort_reason(f.anonymous(Some(GLOBAL)).await);
     assert_eq!(reason, "wamp.error.not_authorized");
     let (reason, _) = abort_reason(f.try_node(node_secret(1), Some(GLOBAL)).await);

@@ -349,3 +349,89 @@ async fn online_backup_restores_into_a_fresh_master() {
     );
     assert_eq!(after, before);
 }
+
+/// The authids of issue 19 item 4: none is one URI component of at most 255 bytes.
+fn bad_authids() -> Vec<String> {
+    vec![
+        "node1.worker".into(),
+        "..".into(),
+        "a b".into(),
+        "x".repeat(5000),
+    ]
+}
+
+/// Watch-to-pair applies `pair_node`'s authid rule: a `node-authid` that is not one URI
+/// component (or longer than 255 bytes) is not paired, and no `key.activate` is written.
+#[tokio::test]
+async fn watch_to_pair_refuses_authids_that_are_not_one_uri_component() {
+    let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+    let watch = dir.path().join("watch");
+    let bad = bad_authids();
+    for (i, authid) in (10u8..).zip(&bad) {
+        node_key(
+            &watch.join(format!("bad{i}")),
+            &node_secret(i),
+            Some(authid),
+        );
+    }
+    // scanned last (sorted): once it is paired, every bad key was looked at
+    let longest = "g".repeat(255);
+    node_key(&watch.join("zz-good"), &node_secret(20), Some(&longest));
+    let w = watch.clone();
+    let tune = move |c: &mut MasterConfig| {
+        watch_config(c);
+        c.watch_to_pair = Some(w);
+    };
+    let f = Fixture::start_in(dir.clone(), tune).await;
+    wait_file(&watch.join("zz-good/key.activate")).await;
+    let su = f.superuser(None).await;
+    let nodes = api(&su, "list_nodes", vec![]).await;
+    assert_eq!(str_list(&nodes).len(), 1, "only the good key is paired");
+    let good = api(&su, "get_node", vec![str_list(&nodes)[0].clone().into()]).await;
+    assert_eq!(s(&good, "authid"), longest);
+    for i in (10u8..).take(bad.len()) {
+        assert!(!watch.join(format!("bad{i}/key.activate")).exists());
+        let (reason, _) = abort_reason(f.try_node(node_secret(i), None).await);
+        assert_eq!(reason, "fabric.auth-failed.node-unpaired");
+    }
+    // pair_node refuses the same ones, and one byte more than 255
+    for authid in bad.into_iter().chain(["g".repeat(256)]) {
+        let args = vec![
+            pubkey(&node_secret(30)).into(),
+            "default".into(),
+            authid.into(),
+        ];
+        assert_eq!(
+            api_err(&su, "pair_node", args).await.0,
+            "wamp.error.invalid_argument"
+        );
+    }
+}
+
+/// A node stored under an authid that is not one URI component (a database written before the
+/// rule) joins, but gets no URI space: it cannot register or publish inside another node's.
+#[tokio::test]
+async fn a_stored_malformed_authid_cannot_join() {
+    let f = Fixture::start().await;
+    let su = f.superuser(None).await;
+    let mr1 = create_mrealm(&su, "mr1").await;
+    pair(&su, &node_secret(1), "mr1", "node1").await;
+    let old = store::nodes::Pairing {
+        oid: None,
+        pubkey: pubkey(&node_secret(9)),
+        mrealm_oid: s(&mr1, "oid").parse().expect("uuid"),
+        authid: "node1.worker".into(),
+        authextra: None,
+        owner_oid: None,
+        cluster_ip: None,
+    };
+    f.master
+        .store()
+        .pair_node(&old)
+        .expect("stored as an old master would");
+    // refused at WELCOME (and, were it joined, its authorizer would give it no URI space)
+    let (reason, msg) = abort_reason(f.try_node(node_secret(9), None).await);
+    assert_eq!(reason, "fabric.auth-failed.node-unpaired", "{msg}");
+    assert!(msg.contains("paired again"), "{msg}");
+    f.checked_node(node_secret(1)).await;
+}

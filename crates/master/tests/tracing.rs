@@ -463,3 +463,91 @@ async fn traces_survive_a_master_restart() {
         .expect("delete");
     fx.master.shutdown().await;
 }
+
+/// Issue 19 item 5: the data of a trace with reader restrictions reaches only its readers, on
+/// the remote API topic as on the tracing one, and nobody but the master subscribes to the
+/// nodes' raw `…worker.<wid>.on_trace_data` topics (by any match policy).
+#[tokio::test]
+async fn trace_data_reaches_only_the_traces_readers() {
+    let f = setup().await;
+    let node = start_node(&f).await;
+    let dev = as_role(&f.fx, "developer").await;
+    let remote = "crossbarfabriccenter.remote.tracing.on_trace_data";
+    let mut dev_remote = dev
+        .subscribe(remote, SubscribeOptions::default())
+        .await
+        .expect("sub");
+    let mut owner_remote =
+        f.su.subscribe(remote, SubscribeOptions::default())
+            .await
+            .expect("sub");
+    let mut dev_events = tracing_events(&dev).await;
+
+    let raw: &[(&str, MatchPolicy)] = &[
+        (
+            "crossbarfabriccenter.node.node1.worker.w1.on_trace_data",
+            MatchPolicy::Exact,
+        ),
+        (
+            "crossbarfabriccenter.node..worker..on_trace_data",
+            MatchPolicy::Wildcard,
+        ),
+        (
+            "crossbarfabriccenter.node.node1.worker.w1.",
+            MatchPolicy::Prefix,
+        ),
+        ("crossbarfabriccenter.node.", MatchPolicy::Prefix),
+        ("crossbarfabriccenter.", MatchPolicy::Prefix),
+    ];
+    for role in ["owner", "developer", "guest"] {
+        let s = as_role(&f.fx, role).await;
+        for (topic, policy) in raw {
+            let r = s
+                .subscribe(topic, SubscribeOptions::with_match(*policy))
+                .await;
+            let uri = r.err().and_then(|e| e.uri().map(str::to_owned));
+            assert_eq!(
+                uri.as_deref(),
+                Some("wamp.error.not_authorized"),
+                "{role} {topic}"
+            );
+        }
+        // the nodes' other events stay open to subscribers
+        let hb = "crossbarfabriccenter.node.on_heartbeat";
+        s.subscribe(hb, SubscribeOptions::default())
+            .await
+            .expect("heartbeats");
+    }
+
+    let kw = dict! { "exclude_reader_roles" => Value::List(vec!["developer".into()]) };
+    let args = create_args("secret", &[(&f.node1, "w1")]);
+    api(&f.su, "create_trace", args, kw).await.expect("create");
+    let args = create_args("open", &[(&f.node1, "w1")]);
+    api(&f.su, "create_trace", args, Dict::new())
+        .await
+        .expect("create");
+    assert_eq!(next(&mut dev_events).await.0, "on_trace_created");
+    publish_data(&node.session, "w1", "secret", 1).await;
+    publish_data(&node.session, "w1", "open", 2).await;
+    for want in ["secret", "open"] {
+        let e = next_event(&mut owner_remote).await;
+        let head: Vec<Value> = vec!["node1".into(), "w1".into(), want.into()];
+        assert_eq!(e.args[..3], head[..]);
+    }
+    // the developer gets the open trace's data only, on both topics
+    let e = next_event(&mut dev_remote).await;
+    assert_eq!(e.args.get(2), Some(&Value::from("open")));
+    let (ev, a) = next(&mut dev_events).await;
+    assert_eq!(
+        (ev.as_str(), a.get(2)),
+        ("on_trace_data", Some(&"open".into()))
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        dev_remote.try_recv().is_none(),
+        "{:?}",
+        dev_remote.try_recv()
+    );
+    assert!(dev_events.try_recv().is_none());
+    f.fx.master.shutdown().await;
+}

@@ -316,6 +316,30 @@ impl Store {
             .map_err(|e| StoreError::corrupt("user_roles", e))?;
         Ok(roles.roles)
     }
+
+    /// The authids of the users holding a role on management realm `mrealm` (users are few: a
+    /// scan of the role grants), sorted.
+    pub fn authids_with_roles_on(&self, mrealm: Uuid) -> Result<Vec<String>, StoreError> {
+        let txn = self.begin_read()?;
+        let grants = txn.open_table(USER_ROLES)?;
+        let users = txn.open_table(USERS)?;
+        let suffix = format!("/{mrealm}");
+        let mut out = Vec::new();
+        for entry in grants.iter()? {
+            let (key, _) = entry?;
+            let Some(user) = key.value().strip_suffix(suffix.as_str()) else {
+                continue;
+            };
+            let Ok(user) = Uuid::parse_str(user) else {
+                continue;
+            };
+            if let Some(u) = get::<UserRecord>(&users, "users", user)? {
+                out.push(u.authid);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
 }
 
 /// The key of a (first, second) pair in a string-keyed index.

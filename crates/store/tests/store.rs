@@ -167,6 +167,18 @@ fn users_and_roles() {
     })
     .expect("set");
     assert_eq!(s.user_roles(u.oid, m).expect("roles"), ["admin"]);
+    assert_eq!(s.authids_with_roles_on(m).expect("members"), ["alice"]);
+    assert!(s
+        .authids_with_roles_on(Uuid::new_v4())
+        .expect("none")
+        .is_empty());
+    s.set_user_roles(&MrealmRoles {
+        user_oid: u.oid,
+        mrealm_oid: m,
+        roles: Vec::new(),
+    })
+    .expect("unset");
+    assert!(s.authids_with_roles_on(m).expect("members").is_empty());
 }
 
 #[test]

@@ -1,6 +1,11 @@
 //! The domain controller: an in-process `trusted` session on the global realm
 //! `com.crossbario.fabric` that offers Crossbar's global API (management realms, pairing,
 //! domain status) and publishes its events.
+//!
+//! Every procedure is registered through [`register`], which checks the caller against the
+//! procedure's row of the authorization table ([`crate::authz`]) and hands the handler the
+//! caller's [`Access`] for the checks that need the target (a management realm, a node, a user
+//! record). Every event goes only to the sessions that may see it ([`publish`]).
 
 mod mrealms;
 pub(crate) use nodes::{pair_record, to_value as node_value};
@@ -11,10 +16,12 @@ use crate::wire;
 use std::future::Future;
 use std::sync::{Arc, Weak};
 
+use uuid::Uuid;
 use wamp_client::{Invocation, PublishOptions, RegisterOptions, Session, WampError};
 use wamp_proto::{dict, Dict, Value};
 
-use crate::error::Result;
+use crate::authz::{self, Access};
+use crate::error::{MasterError, Result};
 use crate::roles::GLOBAL_REALM;
 use crate::Master;
 
@@ -23,24 +30,29 @@ pub(crate) async fn start(master: &Arc<Master>) -> Result<Session> {
     let s = master
         .local_session(GLOBAL_REALM, "domain-controller")
         .await?;
-    register(&s, master, wire::domain::GET_STATUS, |m, _| async move {
+    register(&s, master, wire::domain::GET_STATUS, |m, _, _| async move {
         Ok(status(&m))
-    })
-    .await?;
-    register(&s, master, wire::domain::GET_VERSION, |_, _| async move {
-        Ok(version())
-    })
-    .await?;
-    register(&s, master, wire::domain::GET_LICENSE, |_, _| async move {
-        Ok(license())
     })
     .await?;
     register(
         &s,
         master,
+        wire::domain::GET_VERSION,
+        |_, _, _| async move { Ok(version()) },
+    )
+    .await?;
+    register(
+        &s,
+        master,
+        wire::domain::GET_LICENSE,
+        |_, _, _| async move { Ok(license()) },
+    )
+    .await?;
+    register(
+        &s,
+        master,
         wire::domain::BACKUP_DATABASE,
-        |m, inv| async move {
-            users::superuser_only(&inv, "back up the database")?;
+        |m, inv, _| async move {
             let path = crate::args::Args::new(&inv.args, &inv.kwargs).str(0, "path")?;
             crate::backup::online(&m, path).await
         },
@@ -52,7 +64,10 @@ pub(crate) async fn start(master: &Arc<Master>) -> Result<Session> {
     Ok(s)
 }
 
-/// Registers one procedure whose handler returns a single result value.
+/// Registers global procedure `uri` with its row of the authorization table: each call is
+/// checked against the row ([`Access::check`]) before `f` runs, with the caller's access; `f`
+/// returns a single result value. A procedure without a row is not registered (an error: the
+/// master does not start).
 pub(crate) async fn register<F, Fut>(
     s: &Session,
     master: &Arc<Master>,
@@ -60,9 +75,12 @@ pub(crate) async fn register<F, Fut>(
     f: F,
 ) -> Result<()>
 where
-    F: Fn(Arc<Master>, Invocation) -> Fut + Send + Sync + 'static,
+    F: Fn(Arc<Master>, Invocation, Access) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Value>> + Send + 'static,
 {
+    let rule = authz::global_rule(uri).ok_or_else(|| {
+        MasterError::Internal(format!("{uri} has no row in the authorization table"))
+    })?;
     let weak: Weak<Master> = Arc::downgrade(master);
     let f = Arc::new(f);
     s.register(uri, RegisterOptions::default(), move |inv| {
@@ -75,7 +93,8 @@ where
                     "master shutting down",
                 ));
             };
-            match f(master, inv).await {
+            let access = Access::check(&master.store, rule, &inv.details)?;
+            match f(master, inv, access).await {
                 Ok(v) => Ok((vec![v], Dict::new())),
                 Err(e) => Err(e.into()),
             }
@@ -86,13 +105,15 @@ where
     Ok(())
 }
 
-/// Publishes an event on the global realm (acknowledged, as Crossbar does).
-pub(crate) async fn publish(master: &Master, topic: &str, args: Vec<Value>) {
+/// Publishes an event about management realm `mrealm` on the global realm (acknowledged, as
+/// Crossbar does), to the superuser and the users with a role there ([`authz::audience`]).
+pub(crate) async fn publish(master: &Master, topic: &str, args: Vec<Value>, mrealm: Uuid) {
+    let opts = PublishOptions {
+        eligible_authid: authz::audience(&master.store, mrealm),
+        ..PublishOptions::acknowledged()
+    };
     if let Some(s) = master.domain_session() {
-        if let Err(e) = s
-            .publish(topic, args, Dict::new(), PublishOptions::acknowledged())
-            .await
-        {
+        if let Err(e) = s.publish(topic, args, Dict::new(), opts).await {
             tracing::warn!(%topic, error = %e, "cannot publish event");
         }
     }

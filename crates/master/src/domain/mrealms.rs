@@ -10,57 +10,51 @@ use wamp_proto::{dict, Value};
 
 use super::{nodes, publish, register};
 use crate::args::Args;
+use crate::authz::Access;
 use crate::error::{MasterError, Result};
 use crate::util::{iso8601, now_ns, utcnow};
 use crate::Master;
 
-const P: &str = wire::mrealm::PREFIX;
-
 pub(super) async fn register_all(s: &Session, m: &Arc<Master>) -> Result<()> {
-    register(s, m, &format!("{P}list_mrealms"), |m, inv| async move {
-        list(&m, &inv)
+    use wire::mrealm::*;
+    register(s, m, LIST_MREALMS, |m, inv, who| async move {
+        list(&m, &inv, &who)
     })
     .await?;
-    register(s, m, &format!("{P}get_mrealm"), |m, inv| async move {
-        get(&m, &inv)
+    register(s, m, GET_MREALM, |m, inv, who| async move {
+        let oid = Args::new(&inv.args, &inv.kwargs).uuid(0, "oid")?;
+        let rec = m.store.get_mrealm(oid)?.ok_or_else(|| no_such_oid(oid))?;
+        who.mrealm(&m.store, &rec)?;
+        Ok(to_value(&rec))
     })
     .await?;
-    register(
-        s,
-        m,
-        &format!("{P}get_mrealm_by_name"),
-        |m, inv| async move { get_by_name(&m, &inv) },
-    )
-    .await?;
-    register(s, m, &format!("{P}create_mrealm"), |m, inv| async move {
-        create(&m, &inv).await
+    register(s, m, GET_MREALM_BY_NAME, |m, inv, who| async move {
+        let name = Args::new(&inv.args, &inv.kwargs).str(0, "name")?;
+        let rec = named(&m, name)?;
+        who.mrealm(&m.store, &rec)?;
+        Ok(to_value(&rec))
     })
     .await?;
-    register(s, m, &format!("{P}modify_mrealm"), |m, inv| async move {
-        modify(&m, &inv)
+    register(s, m, CREATE_MREALM, |m, inv, who| async move {
+        create(&m, &inv, &who).await
     })
     .await?;
-    register(s, m, &format!("{P}delete_mrealm"), |m, inv| async move {
+    register(s, m, MODIFY_MREALM, |m, inv, who| async move {
+        modify(&m, &inv, &who)
+    })
+    .await?;
+    register(s, m, DELETE_MREALM, |m, inv, who| async move {
         let a = Args::new(&inv.args, &inv.kwargs);
         let oid = a.uuid(0, "oid")?;
         let rec = m.store.get_mrealm(oid)?.ok_or_else(|| no_such_oid(oid))?;
-        delete(&m, rec, a.opt_bool(1, "cascade")?.unwrap_or(false), &inv).await
+        delete(&m, rec, a.opt_bool(1, "cascade")?.unwrap_or(false), &who).await
     })
     .await?;
-    register(
-        s,
-        m,
-        &format!("{P}delete_mrealm_by_name"),
-        |m, inv| async move {
-            let a = Args::new(&inv.args, &inv.kwargs);
-            let name = a.str(0, "name")?;
-            let rec = m
-                .store
-                .get_mrealm_by_name(name)?
-                .ok_or_else(|| no_such_name(name))?;
-            delete(&m, rec, a.opt_bool(1, "cascade")?.unwrap_or(false), &inv).await
-        },
-    )
+    register(s, m, DELETE_MREALM_BY_NAME, |m, inv, who| async move {
+        let a = Args::new(&inv.args, &inv.kwargs);
+        let rec = named(&m, a.str(0, "name")?)?;
+        delete(&m, rec, a.opt_bool(1, "cascade")?.unwrap_or(false), &who).await
+    })
     .await
 }
 
@@ -92,13 +86,20 @@ fn no_such_name(name: &str) -> MasterError {
     MasterError::NoSuchObject(format!("no management realm with name {name}"))
 }
 
-fn list(m: &Master, inv: &Invocation) -> Result<Value> {
+/// The management realms the caller holds a role on (all for the superuser).
+fn list(m: &Master, inv: &Invocation, who: &Access) -> Result<Value> {
     let names = Args::new(&inv.args, &inv.kwargs)
         .opt_bool(0, "return_names")?
         .unwrap_or(false);
-    let all = m.store.list_mrealms()?;
+    let mut visible = Vec::new();
+    for r in m.store.list_mrealms()? {
+        if who.may(&m.store, r.oid)? {
+            visible.push(r);
+        }
+    }
     Ok(Value::List(
-        all.iter()
+        visible
+            .iter()
             .map(|r| {
                 if names {
                     r.name.clone().into()
@@ -110,19 +111,10 @@ fn list(m: &Master, inv: &Invocation) -> Result<Value> {
     ))
 }
 
-fn get(m: &Master, inv: &Invocation) -> Result<Value> {
-    let oid = Args::new(&inv.args, &inv.kwargs).uuid(0, "oid")?;
-    m.store
-        .get_mrealm(oid)?
-        .map(|r| to_value(&r))
-        .ok_or_else(|| no_such_oid(oid))
-}
-
-fn get_by_name(m: &Master, inv: &Invocation) -> Result<Value> {
-    let name = Args::new(&inv.args, &inv.kwargs).str(0, "name")?;
+/// The management realm called `name`, or `no_such_object`.
+pub(super) fn named(m: &Master, name: &str) -> Result<MrealmRecord> {
     m.store
         .get_mrealm_by_name(name)?
-        .map(|r| to_value(&r))
         .ok_or_else(|| no_such_name(name))
 }
 
@@ -187,21 +179,8 @@ fn opt_tags(d: &wamp_proto::Dict) -> Result<Option<Vec<String>>> {
     }
 }
 
-/// The oid of the user calling (the superuser, or a stored user by authid).
-pub(crate) fn caller_oid(m: &Master, inv: &Invocation) -> Result<Uuid> {
-    let authid = inv.caller_authid().unwrap_or("superuser");
-    if authid == "superuser" {
-        return Ok(m.superuser_oid);
-    }
-    m.store
-        .user_by_authid(authid)?
-        .map(|u| u.oid)
-        .ok_or_else(|| {
-            MasterError::NoSuchObject(format!("no user with authid \"{authid}\" exists"))
-        })
-}
-
-async fn create(m: &Arc<Master>, inv: &Invocation) -> Result<Value> {
+/// Creates a management realm owned by the caller (a user gets the role `owner` on it).
+async fn create(m: &Arc<Master>, inv: &Invocation, who: &Access) -> Result<Value> {
     let obj = Args::new(&inv.args, &inv.kwargs).dict(0, "mrealm")?;
     let name = match obj.get("name") {
         Some(Value::Str(s)) => s.clone(),
@@ -220,7 +199,7 @@ async fn create(m: &Arc<Master>, inv: &Invocation) -> Result<Value> {
         description: opt_string(obj, "description")?,
         tags: opt_tags(obj)?,
         created: now_ns() / 1000,
-        owner: caller_oid(m, inv)?,
+        owner: who.caller.oid(m.superuser_oid),
         cf_router_worker: None,
         cf_container_worker: None,
     };
@@ -239,11 +218,11 @@ async fn create(m: &Arc<Master>, inv: &Invocation) -> Result<Value> {
         })?;
     m.activate_mrealm(&rec).await?;
     let v = to_value(&rec);
-    publish(m, wire::mrealm::ON_MREALM_CREATED, vec![v.clone()]).await;
+    publish(m, wire::mrealm::ON_MREALM_CREATED, vec![v.clone()], rec.oid).await;
     Ok(v)
 }
 
-fn modify(m: &Master, inv: &Invocation) -> Result<Value> {
+fn modify(m: &Master, inv: &Invocation, who: &Access) -> Result<Value> {
     let a = Args::new(&inv.args, &inv.kwargs);
     let oid = a.uuid(0, "oid")?;
     let diff = a.dict(1, "mrealm_delta")?;
@@ -256,6 +235,7 @@ fn modify(m: &Master, inv: &Invocation) -> Result<Value> {
         )));
     }
     let mut rec = m.store.get_mrealm(oid)?.ok_or_else(|| no_such_oid(oid))?;
+    who.mrealm(&m.store, &rec)?;
     if diff.contains_key("label") {
         rec.label = opt_string(diff, "label")?;
     }
@@ -269,12 +249,8 @@ fn modify(m: &Master, inv: &Invocation) -> Result<Value> {
     Ok(to_value(&rec))
 }
 
-async fn delete(
-    m: &Arc<Master>,
-    rec: MrealmRecord,
-    cascade: bool,
-    inv: &Invocation,
-) -> Result<Value> {
+async fn delete(m: &Arc<Master>, rec: MrealmRecord, cascade: bool, who: &Access) -> Result<Value> {
+    who.mrealm(&m.store, &rec)?;
     let paired = m.store.list_nodes_by_mrealm(rec.oid)?;
     if let (Some(first), false) = (paired.first(), cascade) {
         return Err(MasterError::DependentObjects(format!(
@@ -295,11 +271,11 @@ async fn delete(
         "created" => iso8601(rec.created.saturating_mul(1000)),
         "deleted" => utcnow(),
         "owner" => rec.owner.to_string(),
-        "caller" => inv.caller_authid().map(str::to_owned),
+        "caller" => who.caller.authid(),
         "unpaired" => Value::List(unpaired),
     };
     let v = Value::Dict(deleted);
-    publish(m, wire::mrealm::ON_MREALM_DELETED, vec![v.clone()]).await;
-    publish(m, wire::mrealm::ON_REALM_DELETED, vec![v.clone()]).await;
+    publish(m, wire::mrealm::ON_MREALM_DELETED, vec![v.clone()], rec.oid).await;
+    publish(m, wire::mrealm::ON_REALM_DELETED, vec![v.clone()], rec.oid).await;
     Ok(v)
 }

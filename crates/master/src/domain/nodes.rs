@@ -1,6 +1,7 @@
 //! Global API: nodes — pairing, unpairing (which disconnects the node), lookups, modification.
 
 use crate::wire;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use store::nodes::Pairing;
@@ -9,74 +10,65 @@ use uuid::Uuid;
 use wamp_client::{Invocation, Session};
 use wamp_proto::{dict, Dict, Value};
 
-use super::mrealms::caller_oid;
+use super::mrealms::named;
 use super::{publish, register};
 use crate::args::{parse_pubkey, Args};
+use crate::authz::Access;
 use crate::error::{MasterError, Result};
 use crate::Master;
 
-const P: &str = wire::mrealm::PREFIX;
-
 pub(super) async fn register_all(s: &Session, m: &Arc<Master>) -> Result<()> {
-    register(s, m, &format!("{P}pair_node"), |m, inv| async move {
-        pair(&m, &inv).await
+    use wire::mrealm::*;
+    register(s, m, PAIR_NODE, |m, inv, who| async move {
+        pair(&m, &inv, &who).await
     })
     .await?;
-    register(s, m, &format!("{P}unpair_node"), |m, inv| async move {
+    register(s, m, UNPAIR_NODE, |m, inv, who| async move {
         let oid = Args::new(&inv.args, &inv.kwargs).uuid(0, "node_oid")?;
+        who.node(&m.store, &node(&m, oid)?)?;
         unpair(&m, oid).await
     })
     .await?;
-    register(
-        s,
-        m,
-        &format!("{P}unpair_node_by_pubkey"),
-        |m, inv| async move {
-            let pubkey = parse_pubkey(Args::new(&inv.args, &inv.kwargs).str(0, "pubkey")?)?;
-            let node = m.store.node_by_pubkey(&pubkey)?;
-            let node = node.ok_or_else(|| {
-                MasterError::NoSuchObject(format!("no node with pubkey {pubkey}"))
-            })?;
-            unpair(&m, node.oid).await
-        },
-    )
-    .await?;
-    register(s, m, &format!("{P}list_nodes"), |m, _| async move {
-        Ok(oids(m.store.list_nodes()?.iter()))
+    register(s, m, UNPAIR_NODE_BY_PUBKEY, |m, inv, who| async move {
+        let pubkey = parse_pubkey(Args::new(&inv.args, &inv.kwargs).str(0, "pubkey")?)?;
+        let node = m.store.node_by_pubkey(&pubkey)?;
+        let node =
+            node.ok_or_else(|| MasterError::NoSuchObject(format!("no node with pubkey {pubkey}")))?;
+        who.node(&m.store, &node)?;
+        unpair(&m, node.oid).await
     })
     .await?;
-    register(
-        s,
-        m,
-        &format!("{P}list_nodes_by_mrealm"),
-        |m, inv| async move {
-            let oid = Args::new(&inv.args, &inv.kwargs).uuid(0, "mrealm_oid")?;
-            m.store.get_mrealm(oid)?.ok_or_else(|| {
-                MasterError::NoSuchObject(format!("no management realm with oid {oid}"))
-            })?;
-            Ok(oids(m.store.list_nodes_by_mrealm(oid)?.iter()))
-        },
-    )
+    register(s, m, LIST_NODES, |m, _, who| async move {
+        Ok(oids(visible_nodes(&m, &who)?.iter()))
+    })
     .await?;
-    register(
-        s,
-        m,
-        &format!("{P}list_nodes_by_mrealm_name"),
-        |m, inv| async move {
-            let name = Args::new(&inv.args, &inv.kwargs).str(0, "mrealm_name")?;
-            let rec = mrealm_named(&m, name)?;
-            Ok(oids(m.store.list_nodes_by_mrealm(rec.oid)?.iter()))
-        },
-    )
+    register(s, m, LIST_NODES_BY_MREALM, |m, inv, who| async move {
+        let oid = Args::new(&inv.args, &inv.kwargs).uuid(0, "mrealm_oid")?;
+        let rec = m.store.get_mrealm(oid)?.ok_or_else(|| {
+            MasterError::NoSuchObject(format!("no management realm with oid {oid}"))
+        })?;
+        who.mrealm(&m.store, &rec)?;
+        Ok(oids(m.store.list_nodes_by_mrealm(oid)?.iter()))
+    })
     .await?;
-    register(s, m, &format!("{P}get_node"), |m, inv| async move {
+    register(s, m, LIST_NODES_BY_MREALM_NAME, |m, inv, who| async move {
+        let name = Args::new(&inv.args, &inv.kwargs).str(0, "mrealm_name")?;
+        let rec = named(&m, name)?;
+        who.mrealm(&m.store, &rec)?;
+        Ok(oids(m.store.list_nodes_by_mrealm(rec.oid)?.iter()))
+    })
+    .await?;
+    register(s, m, GET_NODE, |m, inv, who| async move {
         let oid = Args::new(&inv.args, &inv.kwargs).uuid(0, "node_oid")?;
-        Ok(to_value(&node(&m, oid)?, None))
+        let n = node(&m, oid)?;
+        who.node(&m.store, &n)?;
+        Ok(to_value(&n, None))
     })
     .await?;
-    register(s, m, &format!("{P}get_node_by_name"), |m, inv| async move {
+    register(s, m, GET_NODE_BY_NAME, |m, inv, who| async move {
         let a = Args::new(&inv.args, &inv.kwargs);
-        let rec = mrealm_named(&m, a.str(0, "mrealm_name")?)?;
+        let rec = named(&m, a.str(0, "mrealm_name")?)?;
+        who.mrealm(&m.store, &rec)?;
         let name = a.str(1, "node_name")?;
         let n = m.store.node_by_authid(rec.oid, name)?;
         let n = n.ok_or_else(|| {
@@ -88,13 +80,15 @@ pub(super) async fn register_all(s: &Session, m: &Arc<Master>) -> Result<()> {
         Ok(to_value(&n, None))
     })
     .await?;
-    register(s, m, &format!("{P}modify_node"), |m, inv| async move {
-        modify(&m, &inv)
+    register(s, m, MODIFY_NODE, |m, inv, who| async move {
+        modify(&m, &inv, &who)
     })
     .await?;
-    register(s, m, &format!("{P}stat_node"), |m, inv| async move {
+    register(s, m, STAT_NODE, |m, inv, who| async move {
         let oid = Args::new(&inv.args, &inv.kwargs).uuid(0, "node_oid")?;
-        stat(&m, &node(&m, oid)?)
+        let n = node(&m, oid)?;
+        who.node(&m.store, &n)?;
+        stat(&m, &n)
     })
     .await
 }
@@ -126,6 +120,27 @@ pub(crate) fn to_value(n: &NodeRecord, killed: Option<&[u64]>) -> Value {
     Value::Dict(d)
 }
 
+/// Every node the caller may see: those of the management realms it holds a role on (all for
+/// the superuser). Decided once per management realm.
+fn visible_nodes(m: &Master, who: &Access) -> Result<Vec<NodeRecord>> {
+    let mut realms: HashMap<Option<Uuid>, bool> = HashMap::new();
+    let mut out = Vec::new();
+    for n in m.store.list_nodes()? {
+        let ok = match realms.get(&n.mrealm_oid) {
+            Some(ok) => *ok,
+            None => {
+                let ok = who.node(&m.store, &n).is_ok();
+                realms.insert(n.mrealm_oid, ok);
+                ok
+            }
+        };
+        if ok {
+            out.push(n);
+        }
+    }
+    Ok(out)
+}
+
 fn oids<'a>(nodes: impl Iterator<Item = &'a NodeRecord>) -> Value {
     Value::List(nodes.map(|n| Value::from(n.oid.to_string())).collect())
 }
@@ -136,29 +151,7 @@ fn node(m: &Master, oid: Uuid) -> Result<NodeRecord> {
         .ok_or_else(|| MasterError::NoSuchObject(format!("no node with oid {oid}")))
 }
 
-fn mrealm_named(m: &Master, name: &str) -> Result<store::MrealmRecord> {
-    m.store
-        .get_mrealm_by_name(name)?
-        .ok_or_else(|| MasterError::NoSuchObject(format!("no management realm with name {name}")))
-}
-
-/// A node authid becomes a URI component (`crossbarfabriccenter.node.<authid>.…`).
-fn check_authid(authid: &str) -> Result<()> {
-    let ok = !authid.is_empty()
-        && authid.len() <= 255
-        && authid
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(MasterError::InvalidArgument(format!(
-            "invalid node authid \"{authid}\": use letters, digits, '_' and '-' (it becomes part of URIs)"
-        )))
-    }
-}
-
-async fn pair(m: &Arc<Master>, inv: &Invocation) -> Result<Value> {
+async fn pair(m: &Arc<Master>, inv: &Invocation, who: &Access) -> Result<Value> {
     let a = Args::new(&inv.args, &inv.kwargs);
     let pubkey = parse_pubkey(a.str(0, "pubkey")?)?;
     let realm_name = a.str(1, "realm_name")?;
@@ -170,20 +163,28 @@ async fn pair(m: &Arc<Master>, inv: &Invocation) -> Result<Value> {
     let rec = m.store.get_mrealm_by_name(realm_name)?.ok_or_else(|| {
         MasterError::NoSuchRealm(format!("no realm named \"{realm_name}\" exists"))
     })?;
+    who.mrealm(&m.store, &rec)?;
     let p = Pairing {
         oid: None,
         pubkey,
         mrealm_oid: rec.oid,
         authid: authid.to_owned(),
         authextra,
-        owner_oid: Some(caller_oid(m, inv)?),
+        owner_oid: Some(who.caller.oid(m.superuser_oid)),
         cluster_ip: None,
     };
     pair_record(m, &p).await
 }
 
-/// Stores a pairing and announces it.
+/// The rule every stored node authid obeys ([`wire::node::check_authid`]).
+fn check_authid(authid: &str) -> Result<()> {
+    wire::node::check_authid(authid).map_err(MasterError::InvalidArgument)
+}
+
+/// Stores a pairing and announces it: the one way a node authid is stored (`pair_node`,
+/// watch-to-pair), so every stored authid passes [`check_authid`].
 pub(crate) async fn pair_record(m: &Master, p: &Pairing) -> Result<Value> {
+    check_authid(&p.authid)?;
     let node = m.store.pair_node(p).map_err(|e| match e {
         StoreError::NodeAlreadyPaired { .. } => MasterError::NodeAlreadyPaired(
             "node with given pubkey is already paired to a realm".into(),
@@ -194,7 +195,13 @@ pub(crate) async fn pair_record(m: &Master, p: &Pairing) -> Result<Value> {
         other => other.into(),
     })?;
     let v = to_value(&node, None);
-    publish(m, wire::mrealm::ON_NODE_PAIRED, vec![v.clone()]).await;
+    publish(
+        m,
+        wire::mrealm::ON_NODE_PAIRED,
+        vec![v.clone()],
+        p.mrealm_oid,
+    )
+    .await;
     Ok(v)
 }
 
@@ -218,7 +225,9 @@ pub(crate) async fn unpair(m: &Master, oid: Uuid) -> Result<Value> {
         m.node_unpaired(&rec.name, oid);
     }
     let v = to_value(&after, Some(&killed));
-    publish(m, wire::mrealm::ON_NODE_UNPAIRED, vec![v.clone()]).await;
+    if let Some(mrealm) = before.mrealm_oid {
+        publish(m, wire::mrealm::ON_NODE_UNPAIRED, vec![v.clone()], mrealm).await;
+    }
     Ok(v)
 }
 
@@ -239,11 +248,12 @@ fn kill_node_sessions(m: &Master, node: &NodeRecord) -> Vec<u64> {
     ids
 }
 
-fn modify(m: &Master, inv: &Invocation) -> Result<Value> {
+fn modify(m: &Master, inv: &Invocation, who: &Access) -> Result<Value> {
     let a = Args::new(&inv.args, &inv.kwargs);
     let oid = a.uuid(0, "node_oid")?;
     let diff = a.dict(1, "node_delta")?;
     let mut n = node(m, oid)?;
+    who.node(&m.store, &n)?;
     for (k, v) in diff {
         match k.as_str() {
             "label" => n.label = opt_str(v, k)?,

@@ -4,6 +4,9 @@
 //! public key directly (`create_user`, an mrealm extension) and assign their roles per management
 //! realm (`set_roles_on_mrealm_for_user`, a stub in Crossbar). A user then joins a management
 //! realm with their key under one of their roles.
+//!
+//! A user reads only its own record; creating users and assigning roles is the superuser's
+//! (docs/authorization.md).
 
 use crate::wire;
 use std::sync::Arc;
@@ -15,62 +18,63 @@ use wamp_proto::{dict, Value};
 
 use super::register;
 use crate::args::{parse_pubkey, Args};
+use crate::authz::Access;
 use crate::error::{MasterError, Result};
 use crate::roles::USER_ROLES;
 use crate::util::now_ns;
 use crate::Master;
 
 pub(super) async fn register_all(s: &Session, m: &Arc<Master>) -> Result<()> {
-    let u = wire::user::PREFIX;
-    register(s, m, &format!("{u}list_users"), |m, _| async move {
+    use wire::user::*;
+    register(s, m, LIST_USERS, |m, _, who| async move {
         let users = m.store.list_users()?;
+        let mine = users.iter().filter(|u| who.user(u).is_ok());
         Ok(Value::List(
-            users
-                .iter()
-                .map(|u| Value::from(u.oid.to_string()))
-                .collect(),
+            mine.map(|u| Value::from(u.oid.to_string())).collect(),
         ))
     })
     .await?;
-    register(s, m, &format!("{u}get_user"), |m, inv| async move {
+    register(s, m, GET_USER, |m, inv, who| async move {
         let oid = Args::new(&inv.args, &inv.kwargs).uuid(0, "user_oid")?;
         let user = m.store.list_users()?.into_iter().find(|u| u.oid == oid);
-        user.map(|u| to_value(&u))
-            .ok_or_else(|| MasterError::NoSuchObject(format!("no user with oid {oid}")))
+        own(&who, user, || format!("no user with oid {oid}"))
+    })
+    .await?;
+    register(s, m, GET_USER_BY_EMAIL, |m, inv, who| async move {
+        let email = Args::new(&inv.args, &inv.kwargs).str(0, "email")?;
+        let user = m.store.user_by_authid(email)?;
+        own(&who, user, || format!("no user with email {email}"))
+    })
+    .await?;
+    register(s, m, GET_USER_BY_PUBKEY, |m, inv, who| async move {
+        let pubkey = parse_pubkey(Args::new(&inv.args, &inv.kwargs).str(0, "pubkey")?)?;
+        let user = m.store.user_by_pubkey(&pubkey)?;
+        own(&who, user, || format!("no user with pubkey {pubkey}"))
     })
     .await?;
     register(
         s,
         m,
-        &format!("{u}get_user_by_email"),
-        |m, inv| async move {
-            let email = Args::new(&inv.args, &inv.kwargs)
-                .str(0, "email")?
-                .to_owned();
-            let user = m.store.user_by_authid(&email)?;
-            user.map(|u| to_value(&u))
-                .ok_or_else(|| MasterError::NoSuchObject(format!("no user with email {email}")))
-        },
+        CREATE_USER,
+        |m, inv, _| async move { create(&m, &inv) },
     )
-    .await?;
-    register(
-        s,
-        m,
-        &format!("{u}get_user_by_pubkey"),
-        |m, inv| async move {
-            let pubkey = parse_pubkey(Args::new(&inv.args, &inv.kwargs).str(0, "pubkey")?)?;
-            let user = m.store.user_by_pubkey(&pubkey)?;
-            user.map(|u| to_value(&u))
-                .ok_or_else(|| MasterError::NoSuchObject(format!("no user with pubkey {pubkey}")))
-        },
-    )
-    .await?;
-    register(s, m, &format!("{u}create_user"), |m, inv| async move {
-        create(&m, &inv)
-    })
     .await?;
     let p = wire::mrealm::SET_ROLES_ON_MREALM_FOR_USER;
-    register(s, m, p, |m, inv| async move { set_roles(&m, &inv) }).await
+    register(s, m, p, |m, inv, _| async move { set_roles(&m, &inv) }).await
+}
+
+/// A looked-up user record, if the caller may read it. A user asking for another record, found
+/// or not, is refused alike (it cannot probe for others); the superuser gets `no_such_object`
+/// for a missing one.
+fn own(who: &Access, user: Option<UserRecord>, missing: impl FnOnce() -> String) -> Result<Value> {
+    match user {
+        Some(u) => {
+            who.user(&u)?;
+            Ok(to_value(&u))
+        }
+        None if who.caller.is_superuser() => Err(MasterError::NoSuchObject(missing())),
+        None => Err(who.not_own_record()),
+    }
 }
 
 fn to_value(u: &UserRecord) -> Value {
@@ -86,19 +90,11 @@ fn to_value(u: &UserRecord) -> Value {
     .into()
 }
 
-pub(super) fn superuser_only(inv: &Invocation, what: &str) -> Result<()> {
-    match inv.caller_authid() {
-        Some("superuser") => Ok(()),
-        other => Err(MasterError::NotAuthorized(format!(
-            "only the superuser may {what} (caller authid {})",
-            other.unwrap_or("unknown")
-        ))),
-    }
-}
+/// The longest user authid (e-mail), in bytes.
+const MAX_USER_AUTHID_LEN: usize = 255;
 
 /// `create_user({"email"|"authid": str, "pubkey": hex})`.
 fn create(m: &Master, inv: &Invocation) -> Result<Value> {
-    superuser_only(inv, "create users")?;
     let obj = Args::new(&inv.args, &inv.kwargs).dict(0, "user")?;
     let authid = obj
         .get("email")
@@ -111,6 +107,12 @@ fn create(m: &Master, inv: &Invocation) -> Result<Value> {
         MasterError::InvalidArgument("a user needs a 'pubkey' (64 hex characters)".into())
     })?;
     let pubkey = parse_pubkey(pubkey)?;
+    let printable = !authid.chars().any(|c| c.is_control() || c.is_whitespace());
+    if authid.is_empty() || authid.len() > MAX_USER_AUTHID_LEN || !printable {
+        return Err(MasterError::InvalidArgument(format!(
+            "invalid user authid: 1 to {MAX_USER_AUTHID_LEN} bytes without spaces or control characters"
+        )));
+    }
     if m.store.user_by_authid(authid)?.is_some() || m.store.user_by_pubkey(&pubkey)?.is_some() {
         return Err(MasterError::AlreadyExists(format!(
             "a user with authid \"{authid}\" or this pubkey exists"
@@ -129,7 +131,6 @@ fn create(m: &Master, inv: &Invocation) -> Result<Value> {
 
 /// `set_roles_on_mrealm_for_user(mrealm_oid, user_oid, roles)`.
 fn set_roles(m: &Master, inv: &Invocation) -> Result<Value> {
-    superuser_only(inv, "assign roles")?;
     let a = Args::new(&inv.args, &inv.kwargs);
     let mrealm = a.uuid(0, "mrealm_oid")?;
     let user = a.uuid(1, "user_oid")?;

@@ -1,6 +1,7 @@
 //! Announcing node transitions: `on_node_ready` / `on_node_shutdown` on the management realm,
 //! forwarded to the global realm, in the order in which the owner task ([`super::owner`])
-//! decided them, exactly once each.
+//! decided them, exactly once each. On the global realm they reach only the superuser and the
+//! users with a role on this management realm ([`Audience`], read at each event).
 //!
 //! The owner hands transitions over without waiting ([`Announcer::announce`]); one task per
 //! management realm publishes them one after the other, so a slow acknowledged publish on the
@@ -15,6 +16,7 @@ use wamp_client::{PublishOptions, Session};
 use wamp_proto::{Dict, Value};
 
 use super::nodes::Transition;
+use crate::authz::Audience;
 use crate::wire::mrealm::{ON_NODE_READY, ON_NODE_SHUTDOWN};
 
 /// Transitions an in-process listener may lag behind before it is told it lagged.
@@ -29,9 +31,13 @@ pub(crate) struct Announcer {
 
 impl Announcer {
     /// Starts the announcing task: events on `session` (the management realm), forwarded on
-    /// `global` (the domain controller's session on the global realm) when given. The task ends
-    /// once every [`Announcer`] is dropped and what it was handed is published.
-    pub(crate) fn spawn(session: Session, global: Option<Session>) -> (Announcer, JoinHandle<()>) {
+    /// `global` (the domain controller's session on the global realm, with who may receive
+    /// them there) when given. The task ends once every [`Announcer`] is dropped and what it
+    /// was handed is published.
+    pub(crate) fn spawn(
+        session: Session,
+        global: Option<(Session, Audience)>,
+    ) -> (Announcer, JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let (listeners, _) = broadcast::channel(LISTENER_CAPACITY);
         let task = tokio::spawn(run(rx, session, global));
@@ -64,19 +70,24 @@ pub(crate) fn event(t: &Transition) -> (&'static str, Vec<Value>) {
     (topic, vec![Value::from(n.oid.to_string()), n.to_value()])
 }
 
-async fn run(mut rx: mpsc::UnboundedReceiver<Transition>, s: Session, global: Option<Session>) {
+async fn run(
+    mut rx: mpsc::UnboundedReceiver<Transition>,
+    s: Session,
+    global: Option<(Session, Audience)>,
+) {
     while let Some(t) = rx.recv().await {
         let (topic, args) = event(&t);
         let opts = PublishOptions::default();
         if let Err(e) = s.publish(topic, args.clone(), Dict::new(), opts).await {
             warn!(%topic, error = %e, "cannot publish");
         }
-        if let Some(g) = &global {
+        if let Some((g, audience)) = &global {
             // acknowledged, as Crossbar's domain controller publishes
-            if let Err(e) = g
-                .publish(topic, args, Dict::new(), PublishOptions::acknowledged())
-                .await
-            {
+            let opts = PublishOptions {
+                eligible_authid: audience.authids(),
+                ..PublishOptions::acknowledged()
+            };
+            if let Err(e) = g.publish(topic, args, Dict::new(), opts).await {
                 warn!(%topic, error = %e, "cannot forward to the global realm");
             }
         }

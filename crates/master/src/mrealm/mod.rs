@@ -89,7 +89,9 @@ impl Controller {
     pub(crate) async fn start(d: Deps) -> Result<Controller> {
         let (history, flush, retention) =
             Writer::start(d.store.clone(), d.mrealm.oid, d.config.retention);
-        let (announcer, announcer_task) = Announcer::spawn(d.session.clone(), d.global);
+        let audience = crate::authz::Audience::new(d.store.clone(), d.mrealm.oid);
+        let global = d.global.map(|g| (g, audience));
+        let (announcer, announcer_task) = Announcer::spawn(d.session.clone(), global);
         let (owner, view) = Owner::new(
             d.store.clone(),
             d.mrealm.oid,

@@ -13,9 +13,10 @@
 //! kwargs pass unchanged. As in Crossbar only the listed topics are republished (so the
 //! high-volume `on_log` lines and the heartbeats are dropped after one table lookup), ids must
 //! match `[a-z0-9][a-z0-9_\-]*`, and the remote API events are published with
-//! `exclude_me: false` (the controller itself listens to `remote.tracing.on_trace_data`).
-//! Unlike Crossbar, an event is republished only if its disclosed publisher is that node's
-//! session (`publisher_authid` = authid, `publisher_authrole` = `node`).
+//! `exclude_me: false`. Unlike Crossbar, an event is republished only if its disclosed publisher
+//! is that node's session (`publisher_authid` = authid, `publisher_authrole` = `node`), and the
+//! workers' `on_trace_data` is not republished here but by the tracing API (`trace_data.rs`),
+//! only to the readers of the trace it belongs to.
 
 use tracing::{debug, warn};
 use wamp_client::{Event, MatchPolicy, PublishOptions, Session, SubscribeOptions, Subscription};
@@ -111,7 +112,8 @@ pub(crate) const EVENTS: &[(&str, Level, &[&str])] = &[
     (
         "tracing",
         Level::Worker,
-        &["on_trace_started", "on_trace_stopped", "on_trace_data"],
+        // `on_trace_data`: republished to the trace's readers by `trace_data.rs`
+        &["on_trace_started", "on_trace_stopped"],
     ),
     (
         "docker",
@@ -320,6 +322,6 @@ mod tests {
                 assert!(seen.insert((*level == Level::Node, *t)), "{t}");
             }
         }
-        assert_eq!(seen.len(), 69);
+        assert_eq!(seen.len(), 68);
     }
 }

@@ -8,8 +8,8 @@
 //! each bounded by [`WORKER_TIMEOUT`]. Reading (and acting on) a trace needs the caller's
 //! authrole to be in `eligible_reader_roles` (when given) and not in `exclude_reader_roles`; a
 //! trace the caller may not read is, for that caller, a trace that does not exist. The
-//! `on_trace_*` events are published to the same audience. Worker `on_trace_data` events of
-//! traced workers are republished as `crossbarfabriccenter.mrealm.tracing.on_trace_data`.
+//! `on_trace_*` events are published to the same audience, and so is the workers' trace data
+//! (`trace_data.rs`).
 //! The semantics and errors are documented in docs/controller-api.md, section "Tracing".
 
 use std::future::Future;
@@ -23,8 +23,8 @@ use futures_util::FutureExt;
 use store::TraceRecord;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
-use wamp_client::{Event, Invocation, MatchPolicy};
-use wamp_client::{PublishOptions, RegisterOptions, Session, SubscribeOptions, WampError};
+use wamp_client::{Invocation, MatchPolicy};
+use wamp_client::{RegisterOptions, Session, SubscribeOptions, WampError};
 use wamp_proto::{dict, Dict, Value};
 
 use super::ctx::{Ctx, Nodes};
@@ -32,6 +32,8 @@ use crate::args::{parse_uuid, Args};
 use crate::error::{MasterError, Result};
 use crate::util::{iso8601, now_ns};
 
+#[path = "trace_data.rs"]
+mod data;
 #[path = "trace_workers.rs"]
 mod workers;
 use workers::split;
@@ -352,53 +354,11 @@ impl Tracing {
     }
 
     async fn publish_to(&self, event: &str, rec: &TraceRecord, args: Vec<Value>) {
-        let opts = PublishOptions {
-            eligible_authrole: rec.eligible_reader_roles.clone().unwrap_or_default(),
-            exclude_authrole: rec.exclude_reader_roles.clone().unwrap_or_default(),
-            ..PublishOptions::default()
-        };
+        let opts = data::readers(Some(rec));
         let topic = format!("{EVENT_PREFIX}{event}");
         if let Err(e) = self.session.publish(&topic, args, Dict::new(), opts).await {
             tracing::warn!(topic, error = %e, "cannot publish tracing event");
         }
-    }
-
-    /// Republishes a worker's `on_trace_data [trace_id, period, data]` as
-    /// `on_trace_data [node_oid, worker_id, trace_id, period, data]` when the publisher is that
-    /// node and the worker is traced by a trace of this management realm.
-    async fn on_trace_data(&self, e: Event) {
-        let Some((authid, wid)) = e.topic().and_then(data_source) else {
-            return;
-        };
-        let by = |k: &str| e.details.get(k).and_then(Value::as_str);
-        if by("publisher_authrole") != Some("node") || by("publisher_authid") != Some(authid) {
-            return;
-        }
-        let Some(id) = e.args.first().and_then(Value::as_str) else {
-            return;
-        };
-        let store = &self.store;
-        let node = store.node_by_authid(self.mrealm_oid, authid).ok().flatten();
-        let rec = store.get_trace(self.mrealm_oid, id).ok().flatten();
-        let (Some(node), Some(rec)) = (node, rec) else {
-            return;
-        };
-        if !rec
-            .traced_workers
-            .iter()
-            .any(|(n, w)| *n == node.oid && w == wid)
-        {
-            return;
-        }
-        let arg = |i: usize| e.args.get(i).cloned().unwrap_or(Value::Null);
-        let args = vec![
-            node.oid.to_string().into(),
-            wid.into(),
-            id.into(),
-            arg(1),
-            arg(2),
-        ];
-        self.publish_to("on_trace_data", &rec, args).await;
     }
 }
 
@@ -427,15 +387,6 @@ fn check_status(
             rec.trace_id, rec.status
         ),
     ))
-}
-
-/// `(authid, worker_id)` of `crossbarfabriccenter.node.<authid>.worker.<wid>.on_trace_data`.
-fn data_source(topic: &str) -> Option<(&str, &str)> {
-    let rest = topic.strip_prefix(crate::wire::node::PREFIX)?;
-    let rest = rest.strip_suffix(".on_trace_data")?;
-    let (authid, wid) = rest.split_once(".worker.")?;
-    let ok = |s: &str| !s.is_empty() && !s.contains('.');
-    (ok(authid) && ok(wid)).then_some((authid, wid))
 }
 
 /// The trace info object.

@@ -54,6 +54,13 @@ pub fn node_secret(i: u8) -> [u8; LEN] {
     s
 }
 
+/// The secret seed of test user `i` (distinct from the nodes' and the superuser's).
+pub fn user_secret(i: u8) -> [u8; LEN] {
+    let mut s = [i; LEN];
+    s[0] = 0xdd;
+    s
+}
+
 /// Hex public key of a secret seed.
 pub fn pubkey(secret: &[u8; LEN]) -> String {
     hex::encode(cryptosign::public_key(secret))
@@ -142,10 +149,7 @@ impl Fixture {
         realm: Option<&str>,
         authrole: Option<&str>,
     ) -> Result<Session, Error> {
-        let mut opts = cryptosign_opts(SUPERUSER).authid("unknown");
-        opts.realm = realm.map(str::to_owned);
-        opts.authrole = authrole.map(str::to_owned);
-        join(&self.url, opts).await
+        self.try_user(SUPERUSER, realm, authrole).await
     }
 
     /// Joins as edge node `secret` (authrole `node`, no realm).
@@ -158,6 +162,25 @@ impl Fixture {
         let mut opts = cryptosign_opts(secret).authrole("node");
         opts.realm = realm.map(str::to_owned);
         join(&self.url, opts).await
+    }
+
+    /// Joins with key `secret` as a user (cryptosign, authid "unknown" like `crossbar shell`)
+    /// on `realm` (`None`: the global realm), optionally requesting an authrole.
+    pub async fn try_user(
+        &self,
+        secret: [u8; LEN],
+        realm: Option<&str>,
+        authrole: Option<&str>,
+    ) -> Result<Session, Error> {
+        let mut opts = cryptosign_opts(secret).authid("unknown");
+        opts.realm = realm.map(str::to_owned);
+        opts.authrole = authrole.map(str::to_owned);
+        join(&self.url, opts).await
+    }
+
+    /// Joins the global realm as stored user `secret`.
+    pub async fn user(&self, secret: [u8; LEN]) -> Session {
+        self.try_user(secret, None, None).await.expect("user joins")
     }
 
     /// Tries to join anonymously.
@@ -391,3 +414,24 @@ pub const NODE_KEYS: &[&str] = &[
     "authid",
     "authextra",
 ];
+
+/// Creates user `email` with the key of `secret` (superuser session on the global realm);
+/// returns the user's oid.
+pub async fn create_user(su: &Session, email: &str, secret: &[u8; LEN]) -> String {
+    let obj = dict! { "email" => email, "pubkey" => pubkey(secret) };
+    let u = call(
+        su,
+        "crossbarfabriccenter.user.create_user",
+        vec![obj.into()],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("create_user {email}: {e}"));
+    s(&u, "oid").to_owned()
+}
+
+/// Sets `user_oid`'s roles on management realm `mrealm_oid` (superuser session).
+pub async fn set_roles(su: &Session, mrealm_oid: &str, user_oid: &str, roles: &[&str]) {
+    let roles = Value::List(roles.iter().map(|r| Value::from(*r)).collect());
+    let args = vec![mrealm_oid.into(), user_oid.into(), roles];
+    api(su, "set_roles_on_mrealm_for_user", args).await;
+}
