@@ -39,9 +39,10 @@ fn status_and_mrealm_commands() {
     let s = m.json(&["status"]);
     assert_eq!(
         keys(&s),
-        ["now", "realm", "started", "tick", "type", "uptime"]
+        ["now", "realm", "started", "store", "tick", "type", "uptime"]
     );
     assert_eq!(s["type"], "domain");
+    assert_eq!(s["store"]["healthy"], true);
 
     let created = m.json(&["mrealm", "create", "mr1"]);
     assert_eq!(created["name"], "mr1");

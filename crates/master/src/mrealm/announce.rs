@@ -11,7 +11,7 @@
 
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
-use tracing::warn;
+use tracing::{info, warn};
 use wamp_client::{PublishOptions, Session};
 use wamp_proto::{Dict, Value};
 
@@ -75,21 +75,41 @@ async fn run(
     s: Session,
     global: Option<(Session, Audience)>,
 ) {
+    let (mut local, mut global) = (Some(s), global);
     while let Some(t) = rx.recv().await {
         let (topic, args) = event(&t);
-        let opts = PublishOptions::default();
-        if let Err(e) = s.publish(topic, args.clone(), Dict::new(), opts).await {
-            warn!(%topic, error = %e, "cannot publish");
+        publish(&mut local, topic, args.clone(), PublishOptions::default()).await;
+        let Some((g, audience)) = &global else {
+            continue;
+        };
+        // acknowledged, as Crossbar's domain controller publishes
+        let opts = PublishOptions {
+            eligible_authid: audience.authids(),
+            ..PublishOptions::acknowledged()
+        };
+        let mut g = Some(g.clone());
+        publish(&mut g, topic, args, opts).await;
+        if g.is_none() {
+            global = None;
         }
-        if let Some((g, audience)) = &global {
-            // acknowledged, as Crossbar's domain controller publishes
-            let opts = PublishOptions {
-                eligible_authid: audience.authids(),
-                ..PublishOptions::acknowledged()
-            };
-            if let Err(e) = g.publish(topic, args, Dict::new(), opts).await {
-                warn!(%topic, error = %e, "cannot forward to the global realm");
-            }
+    }
+}
+
+/// Publishes on `session`; once it is closed (the master is shutting down) it is dropped, so
+/// later transitions are not published there and not warned about one by one.
+async fn publish(
+    session: &mut Option<Session>,
+    topic: &str,
+    args: Vec<Value>,
+    opts: PublishOptions,
+) {
+    let Some(s) = session.as_ref() else { return };
+    match s.publish(topic, args, Dict::new(), opts).await {
+        Ok(_) => {}
+        Err(wamp_client::Error::Closed { reason }) => {
+            info!(%topic, %reason, "session closed: node transitions are no longer announced on it");
+            *session = None;
         }
+        Err(e) => warn!(%topic, error = %e, "cannot announce a node transition"),
     }
 }

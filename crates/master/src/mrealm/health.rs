@@ -38,13 +38,6 @@ use crate::reconcile::{
 /// Checks in flight at once.
 pub(crate) const CONCURRENCY: usize = 64;
 
-/// Why a check did not get an answer.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum HealthError {
-    #[error("node \"{authid}\" did not answer its health check: {source}")]
-    Unanswered { authid: String, source: CallError },
-}
-
 /// The health-check reconciler of one management realm.
 struct Check {
     ctx: Arc<Ctx>,
@@ -71,13 +64,16 @@ impl Check {
 
 impl Reconciler for Check {
     type Key = Uuid;
-    type Error = HealthError;
+    /// A check that gets no answer is not a failure of the check: the node is tried again next
+    /// period (a frozen node is closed by the transport's ping timeout), and the owner is told
+    /// nothing.
+    type Error = std::convert::Infallible;
 
     fn name(&self) -> &'static str {
         "node-health"
     }
 
-    async fn reconcile(&self, oid: &Uuid) -> Result<Action, HealthError> {
+    async fn reconcile(&self, oid: &Uuid) -> Result<Action, Self::Error> {
         let period = self.ctx.config.check_interval;
         let node = self.ctx.nodes.view().get(oid).filter(|n| n.online).cloned();
         let Some(node) = node else {
@@ -96,9 +92,9 @@ impl Reconciler for Check {
             Ok(r) => CheckOutcome::Healthy(workers(&r.args)),
             Err(e) if e.is_no_such_procedure() => CheckOutcome::Gone,
             Err(CallError::Remote { .. }) => CheckOutcome::Healthy(None),
-            Err(source) => {
-                let authid = node.authid.clone();
-                return Err(HealthError::Unanswered { authid, source });
+            Err(e) => {
+                debug!(authid = %node.authid, error = %e, "health check unanswered");
+                return Ok(Action::Requeue(period));
             }
         };
         debug!(authid = %node.authid, ?outcome, "health check");
@@ -110,12 +106,11 @@ impl Reconciler for Check {
         Ok(Action::Requeue(period))
     }
 
-    /// An unanswered check is tried again one period later (no faster: a node that cannot
-    /// answer is not helped by more calls).
+    /// A run that timed out (or panicked) is tried again one period later, no faster.
     fn error_policy(
         &self,
         _: &Uuid,
-        _: &ReconcileError<HealthError>,
+        _: &ReconcileError<Self::Error>,
         _: u32,
         _: &Backoff,
     ) -> Action {
