@@ -31,6 +31,13 @@
 //! max_pending_invocations = 10000 # invocations in flight per callee session
 //! max_registrations = 10000       # per session
 //! max_subscriptions = 10000       # per session
+//! max_pattern_subscriptions = 1000 # of those, prefix/wildcard ones
+//! queue_bytes = 16777216          # bytes queued per session before it is dropped as too slow
+//! queue_bytes_total = 268435456   # bytes queued for all sessions; past it the biggest go first
+//! max_uri_length = 512            # bytes; longer topics/procedures/realms: wamp.error.invalid_uri
+//! max_handshake_message_size = 65536  # bytes a connection may send before WELCOME
+//! max_connections_per_ip = 100000 # connections from one address (IPv6: one /64)
+//! max_handshakes_per_ip = 1000    # of those, not yet welcomed (production: see operations.md)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -52,6 +59,9 @@ pub const MAX_SECONDS: f64 = 100.0 * 365.25 * 86_400.0;
 /// Shortest period or timeout: a smaller configured value (0 included) means this one, so that no
 /// loop spins.
 pub const MIN_PERIOD: Duration = Duration::from_millis(50);
+
+/// Smallest `max_uri_length` accepted: the master's own procedure URIs must fit.
+pub const MIN_URI_LENGTH: usize = 128;
 
 /// Largest `max_message_size` accepted (the batched framing's 32-bit length).
 pub const MAX_MESSAGE_SIZE: usize = u32::MAX as usize;
@@ -103,6 +113,13 @@ pub struct MasterConfig {
     pub max_pending_invocations: usize,
     pub max_registrations: usize,
     pub max_subscriptions: usize,
+    pub max_pattern_subscriptions: usize,
+    pub queue_bytes: usize,
+    pub queue_bytes_total: usize,
+    pub max_uri_length: usize,
+    pub max_handshake_message_size: usize,
+    pub max_connections_per_ip: usize,
+    pub max_handshakes_per_ip: usize,
 }
 
 impl Default for MasterConfig {
@@ -136,6 +153,13 @@ impl Default for MasterConfig {
             max_pending_invocations: 10_000,
             max_registrations: 10_000,
             max_subscriptions: 10_000,
+            max_pattern_subscriptions: 1_000,
+            queue_bytes: 16 * 1024 * 1024,
+            queue_bytes_total: 256 * 1024 * 1024,
+            max_uri_length: 512,
+            max_handshake_message_size: 64 * 1024,
+            max_connections_per_ip: 100_000,
+            max_handshakes_per_ip: 1_000,
         }
     }
 }
@@ -170,9 +194,16 @@ impl MasterConfig {
     }
 
     /// Refuses values the master cannot run with: `max_message_size` must be in
-    /// `1..=MAX_MESSAGE_SIZE` and `db_cache_mb` in `1..=MAX_CACHE_MB`. Durations are checked
-    /// when they are read ([`seconds`], [`period`]).
+    /// `1..=MAX_MESSAGE_SIZE`, `db_cache_mb` in `1..=MAX_CACHE_MB`, `max_uri_length` at least
+    /// [`MIN_URI_LENGTH`] (the master's own URIs). Durations are checked when they are read
+    /// ([`seconds`], [`period`]).
     pub fn validate(&self) -> Result<()> {
+        if self.max_uri_length < MIN_URI_LENGTH {
+            return Err(MasterError::InvalidArgument(format!(
+                "max_uri_length = {}: must be at least {MIN_URI_LENGTH}",
+                self.max_uri_length
+            )));
+        }
         if !(1..=MAX_MESSAGE_SIZE).contains(&self.max_message_size) {
             return Err(MasterError::InvalidArgument(format!(
                 "max_message_size = {}: must be in [1, {MAX_MESSAGE_SIZE}]",
