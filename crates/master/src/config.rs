@@ -33,6 +33,13 @@
 //! max_pending_invocations = 10000 # invocations in flight per callee session
 //! max_registrations = 10000       # per session
 //! max_subscriptions = 10000       # per session
+//! max_pattern_subscriptions = 1000 # of those, prefix/wildcard ones
+//! queue_bytes = 16777216          # bytes queued per session before it is dropped as too slow
+//! queue_bytes_total = 268435456   # bytes queued for all sessions; past it the biggest go first
+//! max_uri_length = 512            # bytes; longer topics/procedures/realms: wamp.error.invalid_uri
+//! max_handshake_message_size = 65536  # bytes a connection may send before WELCOME
+//! max_connections_per_ip = 100000 # connections from one address (IPv6: one /64)
+//! max_handshakes_per_ip = 1000    # of those, not yet welcomed (production: see operations.md)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -54,6 +61,9 @@ pub const MAX_SECONDS: f64 = 100.0 * 365.25 * 86_400.0;
 /// Shortest period or timeout: a smaller configured value (0 included) means this one, so that no
 /// loop spins.
 pub const MIN_PERIOD: Duration = Duration::from_millis(50);
+
+/// Smallest `max_uri_length` accepted: the master's own procedure URIs must fit.
+pub const MIN_URI_LENGTH: usize = 128;
 
 /// Largest `max_message_size` accepted (the batched framing's 32-bit length).
 pub const MAX_MESSAGE_SIZE: usize = u32::MAX as usize;
@@ -110,6 +120,13 @@ pub struct MasterConfig {
     /// Node and worker heartbeats a node session may publish per second (burst: twice that,
     /// at least 64); 0: no limit.
     pub max_heartbeat_rate: f64,
+    pub max_pattern_subscriptions: usize,
+    pub queue_bytes: usize,
+    pub queue_bytes_total: usize,
+    pub max_uri_length: usize,
+    pub max_handshake_message_size: usize,
+    pub max_connections_per_ip: usize,
+    pub max_handshakes_per_ip: usize,
 }
 
 impl Default for MasterConfig {
@@ -146,6 +163,13 @@ impl Default for MasterConfig {
             max_subscriptions: 10_000,
             allow_anonymous: true,
             max_heartbeat_rate: 100.0,
+            max_pattern_subscriptions: 1_000,
+            queue_bytes: 16 * 1024 * 1024,
+            queue_bytes_total: 256 * 1024 * 1024,
+            max_uri_length: 512,
+            max_handshake_message_size: 64 * 1024,
+            max_connections_per_ip: 100_000,
+            max_handshakes_per_ip: 1_000,
         }
     }
 }
@@ -180,9 +204,16 @@ impl MasterConfig {
     }
 
     /// Refuses values the master cannot run with: `max_message_size` must be in
-    /// `1..=MAX_MESSAGE_SIZE` and `db_cache_mb` in `1..=MAX_CACHE_MB`. Durations are checked
-    /// when they are read ([`seconds`], [`period`]).
+    /// `1..=MAX_MESSAGE_SIZE`, `db_cache_mb` in `1..=MAX_CACHE_MB`, `max_uri_length` at least
+    /// [`MIN_URI_LENGTH`] (the master's own URIs). Durations are checked when they are read
+    /// ([`seconds`], [`period`]).
     pub fn validate(&self) -> Result<()> {
+        if self.max_uri_length < MIN_URI_LENGTH {
+            return Err(MasterError::InvalidArgument(format!(
+                "max_uri_length = {}: must be at least {MIN_URI_LENGTH}",
+                self.max_uri_length
+            )));
+        }
         if !(1..=MAX_MESSAGE_SIZE).contains(&self.max_message_size) {
             return Err(MasterError::InvalidArgument(format!(
                 "max_message_size = {}: must be in [1, {MAX_MESSAGE_SIZE}]",

@@ -267,17 +267,24 @@ fn router_config(c: &MasterConfig) -> RouterConfig {
     RouterConfig {
         path: c.path.clone(),
         max_message_size: c.max_message_size,
+        max_handshake_message_size: c.max_handshake_message_size,
+        max_uri_length: c.max_uri_length,
         ping_interval: c.ping_interval,
         ping_timeout: c.ping_timeout,
         handshake_timeout: c.handshake_timeout,
         queue_len: c.queue_len.max(1),
+        queue_bytes: c.queue_bytes,
+        queue_bytes_total: c.queue_bytes_total,
         max_connections: c.max_connections,
         max_handshakes: c.max_handshakes,
+        max_connections_per_ip: c.max_connections_per_ip,
+        max_handshakes_per_ip: c.max_handshakes_per_ip,
         session_limits: wamp_router::SessionLimits {
             max_pending_calls: c.max_pending_calls,
             max_pending_invocations: c.max_pending_invocations,
             max_registrations: c.max_registrations,
             max_subscriptions: c.max_subscriptions,
+            max_pattern_subscriptions: c.max_pattern_subscriptions,
         },
     }
 }

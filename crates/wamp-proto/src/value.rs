@@ -92,6 +92,31 @@ impl Value {
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.as_dict().and_then(|d| d.get(key))
     }
+    /// About how many bytes the value takes encoded (strings and bytes at their length plus a
+    /// small header, scalars at 9): for bounding queues by size without encoding. Iterative, so
+    /// any nesting is safe.
+    pub fn size_hint(&self) -> usize {
+        let mut total = 0;
+        let mut stack = vec![self];
+        while let Some(v) = stack.pop() {
+            total += match v {
+                Value::Null | Value::Bool(_) => 1,
+                Value::Int(_) | Value::UInt(_) | Value::Float(_) => 9,
+                Value::Str(s) => s.len() + 5,
+                Value::Bytes(b) => b.len() + 5,
+                Value::List(l) => {
+                    stack.extend(l);
+                    5
+                }
+                Value::Dict(d) => {
+                    stack.extend(d.values());
+                    5 + d.keys().map(|k| k.len() + 5).sum::<usize>()
+                }
+            };
+        }
+        total
+    }
+
     /// A short name of the value's type, for error messages.
     pub fn type_name(&self) -> &'static str {
         match self {

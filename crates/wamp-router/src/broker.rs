@@ -20,10 +20,11 @@ use wamp_proto::uri::{self, MatchPolicy};
 use wamp_proto::{dict, wamp_errors as err, Dict, Id, Message, Payload, Value};
 
 use crate::outgoing::{Outgoing, Shared};
+use crate::pattern::PatternIndex;
 use crate::realm::{Realm, RealmState};
 use crate::role::Action;
 use crate::session::SessionInfo;
-use crate::util::{random_id, UriIndex};
+use crate::util::random_id;
 
 /// One subscription and the sessions on it.
 #[derive(Debug)]
@@ -99,27 +100,18 @@ pub struct Broker {
     /// Delays PUBLISHED for some publications (see [`PublishAckGate`]).
     pub ack_gate: AckGateSlot,
     pub subs: HashMap<Id, Subscription>,
-    pub index: UriIndex,
-    /// Subscriptions with a pattern (prefix or wildcard): scanned on every publish.
-    pub patterns: HashSet<Id>,
+    /// The subscriptions by URI and policy; finds those matching a topic without a scan.
+    pub index: PatternIndex,
+    /// The subscriptions of each session.
     pub by_session: HashMap<Id, Vec<Id>>,
+    /// How many of them are prefix or wildcard subscriptions (for the session limit).
+    pub patterns_of: HashMap<Id, usize>,
 }
 
 impl Broker {
     /// Ids of the subscriptions whose pattern matches `topic`.
     pub fn matching(&self, topic: &str) -> Vec<Id> {
-        let mut out = Vec::new();
-        if let Some(id) = self.index.get(topic, MatchPolicy::Exact) {
-            out.push(id);
-        }
-        for id in &self.patterns {
-            if let Some(s) = self.subs.get(id) {
-                if uri::matches(&s.uri, s.policy, topic) {
-                    out.push(*id);
-                }
-            }
-        }
-        out
+        self.index.matching(topic)
     }
 
     /// The subscription a session would join for (uri, policy), if it exists.
@@ -243,19 +235,13 @@ impl RealmState {
                 )
             }
         };
-        if !uri::validate(&topic, policy, false) {
-            let msg = format!(
-                "invalid topic URI '{topic}' for match policy '{}'",
-                policy.as_str()
-            );
+        if let Err(msg) = self.check_uri(s, &topic, policy, "topic") {
             return self.error(s.id, code::SUBSCRIBE, request, err::INVALID_URI, &msg);
         }
         if let Err(e) = self.authorize(s, Action::Subscribe, &topic) {
             return self.error(s.id, code::SUBSCRIBE, request, err::NOT_AUTHORIZED, &e);
         }
-        let held = self.broker.by_session.get(&s.id).map_or(0, Vec::len);
-        let max = self.limits.max_subscriptions;
-        if let Err(m) = self.within_limit(s, held, max, "subscriptions") {
+        if let Err(m) = self.subscription_limits(s, policy) {
             let uri = crate::limits::TOO_MANY_SUBSCRIPTIONS;
             return self.error(s.id, code::SUBSCRIBE, request, uri, &m);
         }
@@ -305,9 +291,6 @@ impl RealmState {
                     subscribers: Vec::new(),
                 };
                 b.subs.insert(id, sub);
-                if policy != MatchPolicy::Exact {
-                    b.patterns.insert(id);
-                }
                 (id, true)
             }
         };
@@ -315,6 +298,9 @@ impl RealmState {
             if !sub.subscribers.contains(&session) {
                 sub.subscribers.push(session);
                 b.by_session.entry(session).or_default().push(id);
+                if policy != MatchPolicy::Exact {
+                    *b.patterns_of.entry(session).or_default() += 1;
+                }
             }
         }
         (id, created)
@@ -348,19 +334,35 @@ impl RealmState {
 
     /// Removes one subscriber, deleting the subscription when it was the last one.
     pub(crate) fn remove_subscriber(&mut self, session: Id, sub_id: Id) {
+        crate::util::unlink(&mut self.broker.by_session, session, sub_id);
+        self.drop_subscriber(session, sub_id);
+    }
+
+    /// Removes every subscription of a session that left: linear in its own subscriptions.
+    pub(crate) fn broker_detach(&mut self, session: Id) {
+        let held = self.broker.by_session.remove(&session).unwrap_or_default();
+        for sub in held {
+            self.drop_subscriber(session, sub);
+        }
+        self.broker.patterns_of.remove(&session);
+    }
+
+    /// [`RealmState::remove_subscriber`] without the session's own list.
+    fn drop_subscriber(&mut self, session: Id, sub_id: Id) {
         let b = &mut self.broker;
-        crate::util::unlink(&mut b.by_session, session, sub_id);
         let Some(sub) = b.subs.get_mut(&sub_id) else {
             return;
         };
         sub.subscribers.retain(|x| *x != session);
+        if sub.policy != MatchPolicy::Exact {
+            crate::limits::count_down(&mut b.patterns_of, session);
+        }
         let deleted = sub.subscribers.is_empty();
         let silent = sub.uri.starts_with("wamp.");
         if deleted {
             if let Some(sub) = b.subs.remove(&sub_id) {
                 b.index.remove(&sub.uri, sub.policy);
             }
-            b.patterns.remove(&sub_id);
         }
         if silent {
             return;
@@ -391,12 +393,8 @@ impl RealmState {
                 st.error(s.id, code::PUBLISH, request, uri, msg);
             }
         };
-        if !uri::validate(&topic, MatchPolicy::Exact, false) {
-            return fail(
-                self,
-                err::INVALID_URI,
-                &format!("invalid topic URI '{topic}'"),
-            );
+        if let Err(msg) = self.check_uri(s, &topic, MatchPolicy::Exact, "topic") {
+            return fail(self, err::INVALID_URI, &msg);
         }
         if topic.starts_with("wamp.") && s.authrole != crate::realm::TRUSTED {
             return fail(
@@ -475,6 +473,27 @@ impl RealmState {
             random_id(),
             Payload::args(args),
         );
+    }
+
+    /// Publishes a session meta event (`wamp.session.on_join`) whose only argument is the
+    /// session's details: in full to `trusted` subscribers, without headers and authextra to
+    /// the others ([`SessionInfo::details_for`]).
+    pub(crate) fn publish_session_meta(&mut self, topic: &str, info: &SessionInfo) {
+        if self.broker.subs.is_empty() {
+            return;
+        }
+        let trusted: HashSet<String> = [crate::realm::TRUSTED.to_owned()].into();
+        let Ok(mut everyone) = Audience::parse(&Dict::new()) else {
+            return;
+        };
+        everyone.exclude_authrole = trusted.clone();
+        let publication = random_id();
+        let guest = Payload::args(vec![info.details_for(false).into()]);
+        self.deliver(None, None, topic, &everyone, publication, guest);
+        everyone.exclude_authrole = HashSet::new();
+        everyone.eligible_authrole = Some(trusted);
+        let full = Payload::args(vec![info.details_for(true).into()]);
+        self.deliver(None, None, topic, &everyone, publication, full);
     }
 
     /// Builds one EVENT per matching subscription and queues it to the admitted subscribers.

@@ -1,17 +1,18 @@
 //! The life of a call: CALL → INVOCATION, progressive results, YIELD/ERROR back to the
 //! caller, cancel (`skip`, `kill`, `killnowait`) and the dealer-side timeout.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::AbortHandle;
 use wamp_proto::message::code;
-use wamp_proto::uri::{self, MatchPolicy};
+use wamp_proto::uri::MatchPolicy;
 use wamp_proto::{dict, wamp_errors as err, Dict, Id, Message, Payload, Value};
 
 use crate::dealer::Pending;
 use crate::error::Abort;
-use crate::limits;
+use crate::limits::{self, Limit};
 use crate::outgoing::{Outgoing, SendError};
 use crate::realm::{Realm, RealmState};
 use crate::role::Action;
@@ -62,12 +63,8 @@ impl RealmState {
         procedure: String,
         payload: Payload,
     ) -> Result<(), Refusal> {
-        if !uri::validate(&procedure, MatchPolicy::Exact, false) {
-            return Err((
-                err::INVALID_URI,
-                format!("invalid procedure URI '{procedure}'"),
-            ));
-        }
+        self.check_uri(s, &procedure, MatchPolicy::Exact, "procedure")
+            .map_err(|e| (err::INVALID_URI, e))?;
         let disclosed = self
             .authorize(s, Action::Call, &procedure)
             .map_err(|e| (err::NOT_AUTHORIZED, e))?;
@@ -137,8 +134,8 @@ impl RealmState {
     /// Refuses a call beyond the caller's or the callee's limit of calls in flight.
     fn check_pending_limits(&self, s: &SessionInfo, callee: Id) -> Result<(), Refusal> {
         let l = self.limits;
-        let calls = self.dealer.calls_of.get(&s.id).copied().unwrap_or(0);
-        self.within_limit(s, calls, l.max_pending_calls, "calls in flight")
+        let calls = self.dealer.calls_of.get(&s.id).map_or(0, HashSet::len);
+        self.within_limit(s, calls, l.max_pending_calls, Limit::PendingCalls)
             .map_err(|m| (limits::TOO_MANY_PENDING_CALLS, m))?;
         let trusted_callee = self
             .sessions
@@ -148,8 +145,7 @@ impl RealmState {
             .dealer
             .invocations_of
             .get(&callee)
-            .copied()
-            .unwrap_or(0);
+            .map_or(0, HashSet::len);
         if !trusted_callee && invocations >= l.max_pending_invocations {
             let msg = format!(
                 "the callee has {invocations} invocations in flight (limit {}): try again later",
@@ -222,8 +218,8 @@ impl RealmState {
             }
             Some(_) => {}
         }
-        if !uri::validate(&error, MatchPolicy::Exact, false) {
-            return Err(Abort::protocol(format!("invalid error URI '{error}'")));
+        if let Err(e) = self.check_uri(s, &error, MatchPolicy::Exact, "error") {
+            return Err(Abort::protocol(e));
         }
         if let Some(p) = self.dealer.take_pending(request) {
             let request_type = code::CALL;

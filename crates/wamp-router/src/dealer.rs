@@ -6,7 +6,7 @@
 //! prefix (a plain string prefix), else the wildcard whose leftmost differing component is
 //! concrete (Crossbar's rule, see `wamp_proto::uri::wildcard_rank`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use rand::Rng;
@@ -16,10 +16,12 @@ use wamp_proto::time::{iso8601, now_ns};
 use wamp_proto::uri::{self, MatchPolicy};
 use wamp_proto::{dict, wamp_errors as err, Dict, Id, Message, Value};
 
+use crate::limits::Limit;
+use crate::pattern::PatternIndex;
 use crate::realm::RealmState;
 use crate::role::Action;
 use crate::session::SessionInfo;
-use crate::util::{random_id, Members, UriIndex};
+use crate::util::{random_id, Members};
 
 /// How a shared registration picks its callee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,15 +117,15 @@ pub struct Pending {
 #[derive(Debug, Default)]
 pub struct Dealer {
     pub regs: HashMap<Id, Registration>,
-    pub index: UriIndex,
-    pub prefix: Vec<Id>,
-    pub wildcard: Vec<Id>,
+    /// The registrations by URI and policy; finds those matching a procedure without a scan.
+    pub index: PatternIndex,
     pub by_session: HashMap<Id, Vec<Id>>,
     pub pending: HashMap<Id, Pending>,
     pub by_call: HashMap<(Id, Id), Id>,
-    /// Calls in flight per caller and per callee (for the session limits).
-    pub calls_of: HashMap<Id, usize>,
-    pub invocations_of: HashMap<Id, usize>,
+    /// Invocation ids of the calls in flight per caller and per callee (for the session limits,
+    /// and so that a leave visits only the session's own calls).
+    pub calls_of: HashMap<Id, HashSet<Id>>,
+    pub invocations_of: HashMap<Id, HashSet<Id>>,
 }
 
 impl Dealer {
@@ -132,19 +134,13 @@ impl Dealer {
         if let Some(id) = self.index.get(procedure, MatchPolicy::Exact) {
             return Some(id);
         }
-        let longest_prefix = self
-            .prefix
-            .iter()
-            .filter_map(|id| self.regs.get(id))
-            .filter(|r| procedure.starts_with(&*r.uri))
-            .max_by_key(|r| r.uri.len());
-        if let Some(r) = longest_prefix {
-            return Some(r.id);
+        if let Some(id) = self.index.prefixes(procedure).next() {
+            return Some(id);
         }
-        self.wildcard
-            .iter()
-            .filter_map(|id| self.regs.get(id))
-            .filter(|r| uri::matches(&r.uri, MatchPolicy::Wildcard, procedure))
+        self.index
+            .wildcards(procedure)
+            .into_iter()
+            .filter_map(|id| self.regs.get(&id))
             .max_by_key(|r| uri::wildcard_rank(&r.uri))
             .map(|r| r.id)
     }
@@ -155,8 +151,14 @@ impl Dealer {
 
     /// Records a call in flight.
     pub(crate) fn add_pending(&mut self, invocation: Id, p: Pending) {
-        *self.calls_of.entry(p.caller).or_default() += 1;
-        *self.invocations_of.entry(p.callee).or_default() += 1;
+        self.calls_of
+            .entry(p.caller)
+            .or_default()
+            .insert(invocation);
+        self.invocations_of
+            .entry(p.callee)
+            .or_default()
+            .insert(invocation);
         self.by_call.insert((p.caller, p.call_request), invocation);
         self.pending.insert(invocation, p);
     }
@@ -164,12 +166,22 @@ impl Dealer {
     pub(crate) fn take_pending(&mut self, invocation: Id) -> Option<Pending> {
         let p = self.pending.remove(&invocation)?;
         self.by_call.remove(&(p.caller, p.call_request));
-        crate::limits::count_down(&mut self.calls_of, p.caller);
-        crate::limits::count_down(&mut self.invocations_of, p.callee);
+        forget(&mut self.calls_of, p.caller, invocation);
+        forget(&mut self.invocations_of, p.callee, invocation);
         if let Some(t) = &p.timer {
             t.abort();
         }
         Some(p)
+    }
+}
+
+/// Removes `invocation` from `session`'s set, dropping an empty set.
+fn forget(sets: &mut HashMap<Id, HashSet<Id>>, session: Id, invocation: Id) {
+    if let Some(set) = sets.get_mut(&session) {
+        set.remove(&invocation);
+        if set.is_empty() {
+            sets.remove(&session);
+        }
     }
 }
 
@@ -197,12 +209,8 @@ impl RealmState {
                 "invalid 'invoke' policy".into(),
             );
         };
-        if !uri::validate(&procedure, policy, false) {
-            return fail(
-                self,
-                err::INVALID_URI,
-                format!("invalid procedure URI '{procedure}'"),
-            );
+        if let Err(msg) = self.check_uri(s, &procedure, policy, "procedure") {
+            return fail(self, err::INVALID_URI, msg);
         }
         if procedure.starts_with("wamp.") && s.authrole != crate::realm::TRUSTED {
             let msg = format!("register for restricted procedure URI '{procedure}'");
@@ -212,8 +220,8 @@ impl RealmState {
             return fail(self, err::NOT_AUTHORIZED, e);
         }
         let held = self.dealer.by_session.get(&s.id).map_or(0, Vec::len);
-        if let Err(msg) = self.within_limit(s, held, self.limits.max_registrations, "registrations")
-        {
+        let max = self.limits.max_registrations;
+        if let Err(msg) = self.within_limit(s, held, max, Limit::Registrations) {
             return fail(self, crate::limits::TOO_MANY_REGISTRATIONS, msg);
         }
         let d = &mut self.dealer;
@@ -252,11 +260,6 @@ impl RealmState {
                 };
                 d.index.insert(reg.uri.clone(), policy, id);
                 d.regs.insert(id, reg);
-                match policy {
-                    MatchPolicy::Exact => {}
-                    MatchPolicy::Prefix => d.prefix.push(id),
-                    MatchPolicy::Wildcard => d.wildcard.push(id),
-                }
                 (id, true)
             }
         };
@@ -314,8 +317,13 @@ impl RealmState {
 
     /// Removes one callee; deletes the registration when it was the last one.
     pub(crate) fn remove_callee(&mut self, session: Id, reg_id: Id) {
+        crate::util::unlink(&mut self.dealer.by_session, session, reg_id);
+        self.drop_callee(session, reg_id);
+    }
+
+    /// [`RealmState::remove_callee`] without the session's own list.
+    fn drop_callee(&mut self, session: Id, reg_id: Id) {
         let d = &mut self.dealer;
-        crate::util::unlink(&mut d.by_session, session, reg_id);
         let Some(reg) = d.regs.get_mut(&reg_id) else {
             return;
         };
@@ -325,8 +333,6 @@ impl RealmState {
             if let Some(reg) = d.regs.remove(&reg_id) {
                 d.index.remove(&reg.uri, reg.policy);
             }
-            d.prefix.retain(|x| *x != reg_id);
-            d.wildcard.retain(|x| *x != reg_id);
         }
         self.publish_meta(
             "wamp.registration.on_unregister",
@@ -340,24 +346,16 @@ impl RealmState {
         }
     }
 
-    /// Cleans up the dealer after a session left: its registrations and its calls in flight.
+    /// Cleans up the dealer after a session left: its registrations and its calls in flight
+    /// (linear in what the session held).
     pub(crate) fn dealer_detach(&mut self, session: Id) {
-        for reg in self
-            .dealer
-            .by_session
-            .get(&session)
-            .cloned()
-            .unwrap_or_default()
-        {
-            self.remove_callee(session, reg);
+        let held = self.dealer.by_session.remove(&session).unwrap_or_default();
+        for reg in held {
+            self.drop_callee(session, reg);
         }
-        let involved: Vec<Id> = self
-            .dealer
-            .pending
-            .iter()
-            .filter(|(_, p)| p.caller == session || p.callee == session)
-            .map(|(id, _)| *id)
-            .collect();
+        let d = &mut self.dealer;
+        let mut involved: Vec<Id> = d.calls_of.remove(&session).into_iter().flatten().collect();
+        involved.extend(d.invocations_of.remove(&session).into_iter().flatten());
         for inv in involved {
             let Some(p) = self.dealer.take_pending(inv) else {
                 continue;

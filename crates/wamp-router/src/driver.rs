@@ -6,12 +6,13 @@
 
 use std::sync::Arc;
 
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 use wamp_proto::{dict, wamp_errors as err, Dict, Message, Value};
 
 use crate::auth::{AuthStep, HelloRequest, PendingAuth, Principal};
 use crate::error::Abort;
-use crate::outgoing::{OutTx, Outgoing};
+use crate::outgoing::{close, OutTx, Outgoing};
+use crate::ratelog::warn_limited;
 use crate::realm::{Handled, Realm};
 use crate::session::{router_roles, Features, SessionInfo};
 use crate::util::random_id;
@@ -97,16 +98,21 @@ impl Driver {
 
     /// Ends the session with ABORT (a protocol violation found by the transport, for instance).
     pub fn abort(&mut self, abort: Abort) -> Flow {
-        warn!(reason = %abort.reason, message = %abort.message, "aborting session");
+        warn_limited!(reason = %abort.reason, message = %abort.message, "aborting session");
         if let State::Joined { realm, info } = std::mem::replace(&mut self.state, State::Closed) {
             realm.leave(info.id);
         }
+        let code = match abort.reason.as_str() {
+            err::PROTOCOL_VIOLATION => close::PROTOCOL_ERROR,
+            err::PAYLOAD_SIZE_EXCEEDED => close::TOO_BIG,
+            _ => close::NORMAL,
+        };
         let details = dict! { "message" => abort.message };
         let _ = self.tx.msg(Message::Abort {
             details,
             reason: abort.reason,
         });
-        let _ = self.tx.send(Outgoing::Close);
+        let _ = self.tx.send(Outgoing::Close(code));
         Flow::Close
     }
 
@@ -123,6 +129,16 @@ impl Driver {
             let text = format!("expected HELLO, got {}", msg.name());
             return (State::Closed, self.abort(Abort::protocol(text)));
         };
+        // before the authenticator sees it
+        let max = self.router.config().max_uri_length;
+        if let Err(text) =
+            crate::limits::check_uri_length(realm.as_deref().unwrap_or(""), max, "realm")
+        {
+            return (
+                State::Closed,
+                self.abort(Abort::new(err::INVALID_URI, text)),
+            );
+        }
         let authmethods: Vec<String> = match details.get("authmethods") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::List(l)) => l

@@ -4,6 +4,7 @@
 //! [`auth::Authenticator`], and serves them over WebSocket ([`Router::serve`]) or in-process
 //! ([`Router::connect_local`]). Routing itself — broker, dealer, meta API — lives in the realm.
 
+pub mod admission;
 pub mod auth;
 pub mod broker;
 mod calls;
@@ -13,6 +14,8 @@ pub mod error;
 pub mod limits;
 mod meta;
 pub mod outgoing;
+pub mod pattern;
+mod ratelog;
 pub mod realm;
 pub mod role;
 pub mod session;
@@ -24,6 +27,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use ratelog::warn_limited;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
@@ -49,12 +53,26 @@ pub struct RouterConfig {
     pub ping_timeout: Duration,
     /// Time allowed for the HTTP upgrade request.
     pub handshake_timeout: Duration,
+    /// Largest WebSocket message (and most bytes in all) a connection may send before its
+    /// session is welcomed.
+    pub max_handshake_message_size: usize,
+    /// Longest URI (topic, procedure, realm) accepted, in bytes.
+    pub max_uri_length: usize,
     /// Messages queued per session before it counts as too slow and is dropped.
     pub queue_len: usize,
+    /// Bytes queued per session before it counts as too slow and is dropped.
+    pub queue_bytes: usize,
+    /// Bytes queued for all sessions together; past it, the sessions holding more than their
+    /// share are dropped as too slow.
+    pub queue_bytes_total: usize,
     /// Connections held at once (listener-wide); more are refused (HTTP 503 / closed).
     pub max_connections: usize,
     /// Connections at once that have not reached WELCOME yet; more are refused like above.
     pub max_handshakes: usize,
+    /// Connections held at once from one address (IPv6: one /64).
+    pub max_connections_per_ip: usize,
+    /// Connections at once from one address that have not reached WELCOME yet.
+    pub max_handshakes_per_ip: usize,
     /// What one session may hold in a realm.
     pub session_limits: SessionLimits,
 }
@@ -67,9 +85,15 @@ impl Default for RouterConfig {
             ping_interval: Duration::from_secs(10),
             ping_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(5),
+            max_handshake_message_size: 64 * 1024,
+            max_uri_length: 512,
             queue_len: 16 * 1024,
+            queue_bytes: 16 * 1024 * 1024,
+            queue_bytes_total: 256 * 1024 * 1024,
             max_connections: 10_000,
             max_handshakes: 1_000,
+            max_connections_per_ip: 10_000,
+            max_handshakes_per_ip: 1_000,
             session_limits: SessionLimits::default(),
         }
     }
@@ -80,8 +104,9 @@ pub struct Router {
     config: RouterConfig,
     realms: RwLock<HashMap<String, Arc<Realm>>>,
     authenticator: RwLock<Arc<dyn Authenticator>>,
-    connections: Arc<limits::Gauge>,
-    handshakes: Arc<limits::Gauge>,
+    gauges: admission::Gauges,
+    /// Bytes queued for all network sessions (`queue_bytes_total`).
+    queued: Arc<outgoing::QueueBudget>,
 }
 
 impl Router {
@@ -91,11 +116,11 @@ impl Router {
             authrole: "anonymous".into(),
         });
         Arc::new(Router {
-            config,
             realms: RwLock::new(HashMap::new()),
             authenticator: RwLock::new(auth),
-            connections: Arc::default(),
-            handshakes: Arc::default(),
+            gauges: admission::Gauges::default(),
+            queued: Arc::new(outgoing::QueueBudget::new(config.queue_bytes_total)),
+            config,
         })
     }
 
@@ -126,6 +151,7 @@ impl Router {
         }
         let realm = Realm::new(config);
         realm.set_limits(self.config.session_limits);
+        realm.set_max_uri_length(self.config.max_uri_length);
         realms.insert(realm.name.clone(), realm.clone());
         info!(realm = %realm.name, "realm started");
         Ok(realm)
@@ -169,6 +195,11 @@ impl Router {
         names
     }
 
+    /// How many realms there are.
+    pub fn realm_count(&self) -> usize {
+        self.realms.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// Sessions joined on all realms.
     pub fn session_count(&self) -> usize {
         let realms: Vec<Arc<Realm>> = self
@@ -183,14 +214,29 @@ impl Router {
 
     /// Open WebSocket connections (all states) and those of them still in their handshake.
     pub fn connection_counts(&self) -> (usize, usize) {
-        (self.connections.get(), self.handshakes.get())
+        (self.gauges.connections.get(), self.gauges.handshakes.get())
     }
 
-    /// A place for a new connection, or `None` when a connection limit is reached.
-    fn admit(&self) -> Option<limits::Admission> {
-        let conn = self.connections.try_acquire(self.config.max_connections)?;
-        let hs = self.handshakes.try_acquire(self.config.max_handshakes)?;
-        Some(limits::Admission::new(conn, hs))
+    /// Bytes queued for all network sessions now.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued.total()
+    }
+
+    /// The byte budget shared by the outbound queues of network sessions.
+    pub(crate) fn queue_budget(&self) -> &Arc<outgoing::QueueBudget> {
+        &self.queued
+    }
+
+    /// A place for a new connection from `peer`, or the limit that refuses it.
+    fn admit(&self, peer: SocketAddr) -> Result<admission::Admission, admission::Refused> {
+        let c = &self.config;
+        let bounds = admission::Bounds {
+            connections: c.max_connections,
+            handshakes: c.max_handshakes,
+            connections_per_ip: c.max_connections_per_ip,
+            handshakes_per_ip: c.max_handshakes_per_ip,
+        };
+        self.gauges.admit(peer.ip(), bounds)
     }
 
     /// Opens an in-process session transport (see [`transport::local::connect`]).
@@ -235,12 +281,15 @@ impl Router {
         tls: Option<TlsConfig>,
     ) {
         let _ = stream.set_nodelay(true);
-        let Some(admission) = self.admit() else {
-            let (conns, hs) = self.connection_counts();
-            warn!(%peer, connections = conns, handshakes = hs, max_connections = self.config.max_connections,
-                max_handshakes = self.config.max_handshakes, "connection limit reached: connection refused");
-            tokio::spawn(transport::http::refuse_busy(stream, tls.is_none()));
-            return;
+        let admission = match self.admit(peer) {
+            Ok(a) => a,
+            Err(limit) => {
+                let (conns, hs) = self.connection_counts();
+                warn_limited!(%peer, connections = conns, handshakes = hs, limit = limit.as_str(),
+                    "connection limit reached: connection refused");
+                tokio::spawn(transport::http::refuse_busy(stream, tls.is_none()));
+                return;
+            }
         };
         debug!(%peer, "connection accepted");
         let router = self.clone();

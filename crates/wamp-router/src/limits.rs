@@ -1,18 +1,15 @@
-//! Resource limits against hostile or runaway peers: how many connections the listener holds
-//! (and how many of them may still be in their opening handshake), and what one session may
-//! hold in a realm (calls in flight as caller and as callee, registrations, subscriptions).
+//! Resource limits against hostile or runaway peers: what one session may hold in a realm
+//! (calls in flight as caller and as callee, registrations, subscriptions and, fewer, prefix or
+//! wildcard subscriptions) and how long a URI may be. (Connection limits: `admission`.)
 //!
-//! Connection limits are counted by [`Gauge`]s owned by the router; a connection holds a
-//! [`Permit`] for as long as it counts. Session limits are checked by the realm before it adds
-//! state; sessions of the router's own `trusted` role are exempt.
+//! Session limits and the URI length are checked by the realm before it adds state; sessions of
+//! the router's own `trusted` role are exempt.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
-use tracing::warn;
-use wamp_proto::Id;
+use wamp_proto::{Id, MatchPolicy};
 
+use crate::ratelog::{warn_limited, Gate};
 use crate::realm::{RealmState, TRUSTED};
 use crate::session::SessionInfo;
 
@@ -39,6 +36,8 @@ pub struct SessionLimits {
     pub max_registrations: usize,
     /// Subscriptions per session.
     pub max_subscriptions: usize,
+    /// Of those, prefix and wildcard subscriptions.
+    pub max_pattern_subscriptions: usize,
 }
 
 impl Default for SessionLimits {
@@ -48,76 +47,8 @@ impl Default for SessionLimits {
             max_pending_invocations: 10_000,
             max_registrations: 10_000,
             max_subscriptions: 10_000,
+            max_pattern_subscriptions: 1_000,
         }
-    }
-}
-
-/// A counter with an upper bound, shared by the connections it counts.
-#[derive(Debug, Default)]
-pub struct Gauge {
-    count: AtomicUsize,
-}
-
-impl Gauge {
-    /// Counts one more unless `max` are already counted.
-    pub fn try_acquire(self: &Arc<Self>, max: usize) -> Option<Permit> {
-        let mut now = self.count.load(Ordering::Relaxed);
-        loop {
-            if now >= max {
-                return None;
-            }
-            match self.count.compare_exchange_weak(
-                now,
-                now + 1,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return Some(Permit(self.clone())),
-                Err(seen) => now = seen,
-            }
-        }
-    }
-
-    /// How many are counted now.
-    pub fn get(&self) -> usize {
-        self.count.load(Ordering::Relaxed)
-    }
-}
-
-/// One counted unit of a [`Gauge`]; released on drop.
-#[derive(Debug)]
-pub struct Permit(Arc<Gauge>);
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        self.0.count.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// What an accepted connection holds: its place among the connections and, until its session
-/// is welcomed, among the connections in their opening handshake.
-#[derive(Debug)]
-pub struct Admission {
-    _connection: Permit,
-    handshake: Option<Permit>,
-}
-
-impl Admission {
-    pub fn new(connection: Permit, handshake: Permit) -> Self {
-        Admission {
-            _connection: connection,
-            handshake: Some(handshake),
-        }
-    }
-
-    /// The opening handshake is over (WELCOME sent): free the handshake slot.
-    pub fn handshake_done(&mut self) {
-        self.handshake = None;
-    }
-
-    /// Whether the connection still counts as in its opening handshake.
-    pub fn in_handshake(&self) -> bool {
-        self.handshake.is_some()
     }
 }
 
@@ -131,39 +62,100 @@ pub(crate) fn count_down(counts: &mut HashMap<Id, usize>, id: Id) {
     }
 }
 
+/// The per-session limits, for messages and the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Limit {
+    PendingCalls,
+    Registrations,
+    Subscriptions,
+    PatternSubscriptions,
+}
+
+impl Limit {
+    fn what(self) -> &'static str {
+        match self {
+            Limit::PendingCalls => "calls in flight",
+            Limit::Registrations => "registrations",
+            Limit::Subscriptions => "subscriptions",
+            Limit::PatternSubscriptions => "prefix/wildcard subscriptions",
+        }
+    }
+}
+
+/// One log gate per [`Limit`]: a burst of refusals logs one line per kind and period.
+static GATES: [Gate; 4] = [Gate::new(), Gate::new(), Gate::new(), Gate::new()];
+
 impl RealmState {
-    /// `Err(message)` (and a log line) when session `s`, holding `held` of `what`, may not
-    /// take one more; `trusted` sessions are never limited.
+    /// `Err(message)` (and a rate-limited log line) when session `s`, holding `held` of `kind`,
+    /// may not take one more; `trusted` sessions are never limited.
     pub(crate) fn within_limit(
         &self,
         s: &SessionInfo,
         held: usize,
         max: usize,
-        what: &str,
+        kind: Limit,
     ) -> Result<(), String> {
         if held < max || s.authrole == TRUSTED {
             return Ok(());
         }
-        warn!(session = s.id, authid = %s.authid, realm = %self.realm, held, max, "session limit reached: {what}");
+        let what = kind.what();
+        warn_limited!(gate: GATES[kind as usize], session = s.id, authid = %s.authid,
+            realm = %self.realm, held, max, "session limit reached: {what}");
         Err(format!(
             "session {} already holds {held} {what} (limit {max})",
             s.id
         ))
     }
+
+    /// Whether session `s` may take one more subscription with `policy`.
+    pub(crate) fn subscription_limits(
+        &self,
+        s: &SessionInfo,
+        policy: MatchPolicy,
+    ) -> Result<(), String> {
+        let b = &self.broker;
+        let held = b.by_session.get(&s.id).map_or(0, Vec::len);
+        self.within_limit(s, held, self.limits.max_subscriptions, Limit::Subscriptions)?;
+        if policy == MatchPolicy::Exact {
+            return Ok(());
+        }
+        let patterns = b.patterns_of.get(&s.id).copied().unwrap_or(0);
+        let max = self.limits.max_pattern_subscriptions;
+        self.within_limit(s, patterns, max, Limit::PatternSubscriptions)
+    }
+
+    /// Checks a URI's length (`max_uri_length`; `trusted` sessions, the router's own, are
+    /// exempt), then its form for `policy`; `what` names it in the message (`topic`, ...).
+    pub(crate) fn check_uri(
+        &self,
+        s: &SessionInfo,
+        uri: &str,
+        policy: MatchPolicy,
+        what: &str,
+    ) -> Result<(), String> {
+        if s.authrole != TRUSTED {
+            check_uri_length(uri, self.max_uri_length, what)?;
+        }
+        if wamp_proto::uri::validate(uri, policy, false) {
+            return Ok(());
+        }
+        Err(match policy {
+            MatchPolicy::Exact => format!("invalid {what} URI '{uri}'"),
+            _ => format!(
+                "invalid {what} URI '{uri}' for match policy '{}'",
+                policy.as_str()
+            ),
+        })
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gauge_bounds_and_releases() {
-        let g = Arc::new(Gauge::default());
-        let a = g.try_acquire(2).expect("first");
-        let _b = g.try_acquire(2).expect("second");
-        assert!(g.try_acquire(2).is_none());
-        drop(a);
-        assert_eq!(g.get(), 1);
-        assert!(g.try_acquire(2).is_some());
+/// `Err(message)` when `uri` is longer than `max` bytes.
+pub(crate) fn check_uri_length(uri: &str, max: usize, what: &str) -> Result<(), String> {
+    if uri.len() <= max {
+        return Ok(());
     }
+    Err(format!(
+        "{what} URI of {} bytes is longer than the limit of {max} bytes",
+        uri.len()
+    ))
 }

@@ -7,7 +7,7 @@ use wamp_proto::message::code;
 use wamp_proto::uri::MatchPolicy;
 use wamp_proto::{dict, wamp_errors as err, Dict, Id, Message, Payload, Value};
 
-use crate::realm::RealmState;
+use crate::realm::{RealmState, TRUSTED};
 use crate::session::SessionInfo;
 
 /// A meta procedure's outcome: a result payload or an error URI with a message.
@@ -126,7 +126,7 @@ impl RealmState {
             "get" => {
                 let id = arg_id(&p.args, 0, "session_id")?;
                 let e = self.sessions.get(&id).ok_or_else(|| no_such(id))?;
-                Ok(e.info.details().into())
+                Ok(e.info.details_for(caller.authrole == TRUSTED).into())
             }
             "kill" => {
                 let id = arg_id(&p.args, 0, "session_id")?;

@@ -9,9 +9,10 @@
 //! hop and a wake-up per message for no gain in a process with two cores.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, TryLockError};
+use std::time::{Duration, Instant};
 
-use tracing::warn;
 use wamp_proto::message::code;
 use wamp_proto::{dict, wamp_errors as err, Dict, Id, IdSeq, Message, Payload};
 
@@ -19,12 +20,16 @@ use crate::broker::Broker;
 use crate::dealer::Dealer;
 use crate::error::Abort;
 use crate::limits::SessionLimits;
-use crate::outgoing::{OutTx, Outgoing, SendError};
+use crate::outgoing::{close, OutTx, Outgoing, SendError};
+use crate::ratelog::warn_limited;
 use crate::role::{Action, Authorizer, Decision, Role};
 use crate::session::{SessionEntry, SessionInfo};
 
 /// The authrole of the router's own service sessions: allowed everything, always disclosed.
 pub const TRUSTED: &str = "trusted";
+
+/// How long a task spins for a contended realm lock before it gives its worker thread away.
+const SPIN: Duration = Duration::from_micros(50);
 
 /// How to set up a realm.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +52,8 @@ pub struct Realm {
     pub name: String,
     roles: RwLock<HashMap<String, Role>>,
     state: Mutex<RealmState>,
+    /// Joined sessions, readable without the lock (the status page).
+    joined: Arc<AtomicUsize>,
 }
 
 /// Everything that changes while routing, behind the realm's lock.
@@ -66,6 +73,10 @@ pub(crate) struct RealmState {
     pub limits: SessionLimits,
     /// Set once the realm is removed: no session joins it any more.
     pub closed: bool,
+    /// Longest URI accepted, bytes.
+    pub max_uri_length: usize,
+    /// Mirrors `sessions.len()` for [`Realm::session_count`].
+    joined: Arc<AtomicUsize>,
 }
 
 // === impl Realm ===
@@ -77,9 +88,11 @@ impl Realm {
             .into_iter()
             .map(|r| (r.name.clone(), r))
             .collect();
+        let joined = Arc::new(AtomicUsize::new(0));
         Arc::new(Realm {
             name: config.name.clone(),
             roles: RwLock::new(roles.clone()),
+            joined: joined.clone(),
             state: Mutex::new(RealmState {
                 realm: config.name,
                 sessions: HashMap::new(),
@@ -91,13 +104,34 @@ impl Realm {
                 overloaded: Vec::new(),
                 limits: SessionLimits::default(),
                 closed: false,
+                max_uri_length: usize::MAX,
+                joined,
             }),
         })
     }
 
+    /// Takes the realm's lock. Waiting for it must not stall the runtime: a task that has
+    /// spun for [`SPIN`] without getting it hands its worker thread's other tasks (other
+    /// realms, other connections) to another thread before it blocks (multi-threaded runtime).
     pub(crate) fn lock(&self) -> MutexGuard<'_, RealmState> {
         // A panic while holding the lock leaves state that is still structurally valid.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        let started = Instant::now();
+        loop {
+            match self.state.try_lock() {
+                Ok(guard) => return guard,
+                Err(TryLockError::Poisoned(e)) => return e.into_inner(),
+                Err(TryLockError::WouldBlock) if started.elapsed() < SPIN => std::hint::spin_loop(),
+                Err(TryLockError::WouldBlock) => break,
+            }
+        }
+        let wait = || self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_thread {
+            tokio::task::block_in_place(wait)
+        } else {
+            wait()
+        }
     }
 
     pub fn has_role(&self, role: &str) -> bool {
@@ -119,14 +153,19 @@ impl Realm {
         self.lock().limits = limits;
     }
 
+    /// Sets the longest URI (topic, procedure, error) accepted here, in bytes.
+    pub fn set_max_uri_length(&self, max: usize) {
+        self.lock().max_uri_length = max;
+    }
+
     /// Installs a dynamic authorizer (replacing any previous one).
     pub fn set_authorizer(&self, authorizer: Arc<dyn Authorizer>) {
         self.lock().authorizer = Some(authorizer);
     }
 
-    /// Number of joined sessions.
+    /// Number of joined sessions (without taking the realm's lock).
     pub fn session_count(&self) -> usize {
-        self.lock().sessions.len()
+        self.joined.load(Ordering::Relaxed)
     }
 
     /// Adds a session that completed the handshake, sends WELCOME and announces it — if the
@@ -163,7 +202,8 @@ impl Realm {
                 tx,
             },
         );
-        st.publish_meta("wamp.session.on_join", vec![info.details().into()]);
+        st.joined.store(st.sessions.len(), Ordering::Relaxed);
+        st.publish_session_meta("wamp.session.on_join", &info);
         st.reap();
         Ok(())
     }
@@ -290,7 +330,7 @@ impl RealmState {
                         reason: err::GOODBYE_AND_OUT.into(),
                     },
                 );
-                self.send_out(s.id, Outgoing::Close);
+                self.send_out(s.id, Outgoing::Close(close::NORMAL));
                 self.remove_session(s.id);
                 return Ok(Handled::Gone);
             }
@@ -318,7 +358,8 @@ impl RealmState {
             return;
         };
         if entry.tx.send(out) == Err(SendError::Full) && !self.overloaded.contains(&to) {
-            warn!(session = to, realm = %self.realm, "outbound queue full: disconnecting slow session");
+            warn_limited!(session = to, realm = %self.realm,
+                "outbound queue full: disconnecting slow session");
             self.overloaded.push(to);
         }
     }
@@ -386,13 +427,10 @@ impl RealmState {
     /// Removes a session and everything it held; announces the leave.
     pub(crate) fn remove_session(&mut self, id: Id) -> Option<SessionEntry> {
         let entry = self.sessions.remove(&id)?;
-        for sub in self.broker.by_session.get(&id).cloned().unwrap_or_default() {
-            self.remove_subscriber(id, sub);
-        }
+        self.joined.store(self.sessions.len(), Ordering::Relaxed);
+        self.broker_detach(id);
         self.dealer_detach(id);
-        let info = &entry.info;
         // One argument, as Crossbar sends it: clients subscribe with `on_leave(session_id)`.
-        let _ = info;
         self.publish_meta("wamp.session.on_leave", vec![id.into()]);
         Some(entry)
     }
@@ -411,7 +449,7 @@ impl RealmState {
             details,
             reason: reason.into(),
         });
-        let _ = entry.tx.send(Outgoing::Close);
+        let _ = entry.tx.send(Outgoing::Close(close::NORMAL));
         true
     }
 
@@ -419,7 +457,7 @@ impl RealmState {
     fn reap(&mut self) {
         while let Some(id) = self.overloaded.pop() {
             if let Some(entry) = self.remove_session(id) {
-                entry.tx.close_now();
+                entry.tx.close_now(close::INTERNAL);
             }
         }
     }

@@ -28,8 +28,25 @@ impl SessionInfo {
         self.features.has(role, feature)
     }
 
-    /// The session details dict of `wamp.session.on_join` and `wamp.session.get`.
+    /// The session details dict of `wamp.session.on_join` and `wamp.session.get`, as a session
+    /// of the `trusted` role sees it.
     pub fn details(&self) -> Dict {
+        self.details_for(true)
+    }
+
+    /// The session details as `trusted` (`true`) or any other session sees them: the same keys
+    /// (Crossbar's shape), but for the others `authextra` and the transport's
+    /// `http_headers_received` (`Authorization`, `Cookie`, ...) are empty.
+    pub fn details_for(&self, trusted: bool) -> Dict {
+        let (authextra, transport) = if trusted {
+            (self.authextra.clone(), self.transport.clone())
+        } else {
+            let mut transport = self.transport.clone();
+            if let Some(headers) = transport.get_mut("http_headers_received") {
+                *headers = Value::Dict(Dict::new());
+            }
+            (Dict::new(), transport)
+        };
         dict! {
             "realm" => self.realm.clone(),
             "session" => self.id,
@@ -41,8 +58,8 @@ impl SessionInfo {
             "authrole" => self.authrole.clone(),
             "authmethod" => self.authmethod.clone(),
             "authprovider" => self.authprovider.clone(),
-            "authextra" => Value::Dict(self.authextra.clone()),
-            "transport" => Value::Dict(self.transport.clone()),
+            "authextra" => Value::Dict(authextra),
+            "transport" => Value::Dict(transport),
         }
     }
 }

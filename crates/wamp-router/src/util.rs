@@ -1,29 +1,7 @@
 //! Small helpers: random ids and the routing tables' index types. Timestamps live in
 //! [`wamp_proto::time`].
 
-use std::sync::Arc;
-
 use wamp_proto::{id::global_id, Id};
-
-/// Ids by (URI, match policy), looked up by `&str` without allocating. The keys share the
-/// URI allocation of the registration or subscription they index.
-#[derive(Debug, Default)]
-pub struct UriIndex([std::collections::HashMap<Arc<str>, Id>; 3]);
-
-impl UriIndex {
-    fn slot(policy: wamp_proto::MatchPolicy) -> usize {
-        policy as usize
-    }
-    pub fn get(&self, uri: &str, policy: wamp_proto::MatchPolicy) -> Option<Id> {
-        self.0[Self::slot(policy)].get(uri).copied()
-    }
-    pub fn insert(&mut self, uri: Arc<str>, policy: wamp_proto::MatchPolicy, id: Id) {
-        self.0[Self::slot(policy)].insert(uri, id);
-    }
-    pub fn remove(&mut self, uri: &str, policy: wamp_proto::MatchPolicy) {
-        self.0[Self::slot(policy)].remove(uri);
-    }
-}
 
 /// Session ids in insertion order, kept inline while there is just one (the common case: a
 /// registration has one callee), so most holders need no allocation of their own.

@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{assert_router_serves, Peer, TestRouter};
+use common::{assert_router_serves, join_over, tcp_from, Peer, TestRouter};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -24,7 +24,11 @@ fn limited(f: impl FnOnce(&mut RouterConfig)) -> RouterConfig {
 
 /// Sends a WebSocket upgrade request and returns the start of the response (bounded wait).
 async fn upgrade_response(r: &TestRouter) -> String {
-    let mut s = TcpStream::connect(r.addr).await.expect("connect");
+    upgrade_response_over(TcpStream::connect(r.addr).await.expect("connect")).await
+}
+
+/// Like [`upgrade_response`], over a connected socket.
+async fn upgrade_response_over(mut s: TcpStream) -> String {
     let req =
         "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
                Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
@@ -335,4 +339,84 @@ async fn defaults_leave_a_crossbar_node_sized_session_alone() {
         assert_eq!(ev[4], json!([i]), "{ev}");
     }
     assert_router_serves(&r).await;
+}
+
+/// Idle connections from one address (the lock-out attack: ~1,100 of them once made 35 of 38
+/// legitimate joins fail with 503) take at most that address's share of the handshake places,
+/// and joined sessions from one address at most its share of the connections.
+#[tokio::test]
+async fn one_address_cannot_take_every_place() {
+    let cfg = limited(|c| {
+        c.max_handshakes_per_ip = 4;
+        c.max_connections_per_ip = 6;
+        c.handshake_timeout = Duration::from_secs(2);
+    });
+    let r = TestRouter::start_with(cfg).await;
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        idle.push(tcp_from(r.addr, "127.0.0.2", None).await);
+    }
+    wait_counts(&r, |(_, hs)| hs == 4).await;
+    let resp = upgrade_response_over(tcp_from(r.addr, "127.0.0.2", None).await).await;
+    assert!(resp.starts_with("HTTP/1.1 503 "), "{resp}");
+    // another address is not locked out
+    let mut other = r.peer().await;
+    assert_eq!(other.meta("wamp.session.count", json!([])).await, json!(1));
+    drop(idle);
+    wait_counts(&r, |(conns, hs)| conns == 1 && hs == 0).await;
+    // connections: welcomed sessions count too
+    let mut joined = Vec::new();
+    for _ in 0..6 {
+        let s = tcp_from(r.addr, "127.0.0.3", None).await;
+        joined.push(join_over(s, r.addr, Serializer::JSON).await);
+    }
+    let resp = upgrade_response_over(tcp_from(r.addr, "127.0.0.3", None).await).await;
+    assert!(resp.starts_with("HTTP/1.1 503 "), "{resp}");
+    joined.pop().expect("a session").close().await;
+    wait_counts(&r, |(conns, _)| conns == 6).await;
+    let s = tcp_from(r.addr, "127.0.0.3", None).await;
+    join_over(s, r.addr, Serializer::JSON).await;
+    assert_router_serves(&r).await;
+}
+
+/// Collects what a `tracing` subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut out = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A burst of refused requests (once: 12,000 WARN lines) logs one line per kind and 10 s.
+#[tokio::test]
+async fn refusal_warnings_are_rate_limited() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let r = TestRouter::start_with(sessions(|l| l.max_subscriptions = 1)).await;
+    let mut p = r.peer().await;
+    p.subscribe("com.t", json!({})).await;
+    for i in 0..2_000u64 {
+        p.send_json(json!([32, 100 + i, {}, format!("com.t{i}")]))
+            .await;
+    }
+    for _ in 0..2_000 {
+        assert_eq!(p.recv_json().await[0], json!(8));
+    }
+    let text =
+        String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    let lines = text.matches("session limit reached").count();
+    assert_eq!(lines, 1, "{text}");
 }

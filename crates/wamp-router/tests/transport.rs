@@ -90,16 +90,9 @@ async fn batched_messages_are_all_processed() {
     }
 }
 
-/// Sends a raw HTTP request and returns everything the server wrote before closing.
+/// Sends a raw HTTP request to the test router.
 async fn http(r: &TestRouter, request: &str) -> String {
-    let mut s = TcpStream::connect(r.addr).await.expect("connect");
-    s.write_all(request.as_bytes()).await.expect("write");
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut out))
-        .await
-        .expect("HTTP answer within 2 s")
-        .expect("read");
-    String::from_utf8_lossy(&out).into_owned()
+    common::http(r.addr, request).await
 }
 
 #[tokio::test]
@@ -232,4 +225,104 @@ async fn local_peer_fixture_is_not_a_websocket() {
     local.hello("realm1", common::default_roles()).await;
     let me = local.meta("wamp.session.get", json!([local.session])).await;
     assert_eq!(me["transport"], json!({"type": "function"}));
+}
+
+/// One unsolicited PONG with payload `ff×8` once made every later ping check pass, so a frozen
+/// peer was never closed: only a PONG answering a ping the router sent counts.
+#[tokio::test]
+async fn unsolicited_pong_does_not_keep_a_frozen_peer_alive() {
+    let r = TestRouter::start_with(small_config()).await;
+    let mut frozen = r.peer().await;
+    frozen
+        .send_ws(tokio_tungstenite::tungstenite::Message::Pong(
+            vec![0xff; 8].into(),
+        ))
+        .await;
+    // from now on `frozen` reads nothing, so it answers no ping
+    let started = Instant::now();
+    while r.router.session_count() == 1 && started.elapsed() < Duration::from_secs(3) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        r.router.session_count(),
+        0,
+        "the frozen peer was not closed"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(frozen);
+}
+
+#[tokio::test]
+async fn head_answers_headers_without_a_body() {
+    let r = TestRouter::start().await;
+    for path in ["/", "/info"] {
+        let resp = http(&r, &format!("HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\n")).await;
+        assert!(resp.starts_with("HTTP/1.1 200 OK\r\n"), "{resp}");
+        let (head, body) = resp.split_once("\r\n\r\n").expect("a complete head");
+        assert!(
+            head.to_ascii_lowercase().contains("content-length: "),
+            "{head}"
+        );
+        assert_eq!(body, "", "HEAD {path} sent a body");
+    }
+}
+
+/// An upgrade request with `method`, `Sec-WebSocket-Version: version` (none if `None`).
+fn upgrade_request(method: &str, version: Option<&str>) -> String {
+    let version = version
+        .map(|v| format!("Sec-WebSocket-Version: {v}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "{method} /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{version}Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n"
+    )
+}
+
+/// RFC 6455 §4.1/§4.2.2: the opening handshake is a GET with version 13; a server that does not
+/// speak the requested version answers 426 naming the one it speaks.
+#[tokio::test]
+async fn upgrade_needs_get_and_version_13() {
+    let r = TestRouter::start().await;
+    let resp = http(&r, &upgrade_request("POST", Some("13"))).await;
+    assert!(resp.starts_with("HTTP/1.1 405 "), "{resp}");
+    assert!(
+        resp.to_ascii_lowercase().contains("\r\nallow: get"),
+        "{resp}"
+    );
+    for version in [None, Some("8"), Some("14")] {
+        let resp = http(&r, &upgrade_request("GET", version)).await;
+        assert!(resp.starts_with("HTTP/1.1 426 "), "{version:?}: {resp}");
+        let lower = resp.to_ascii_lowercase();
+        assert!(
+            lower.contains("\r\nsec-websocket-version: 13\r\n"),
+            "{resp}"
+        );
+    }
+    assert_router_serves(&r).await;
+}
+
+/// The WebSocket close code says why: 1002 after a protocol violation, 1009 after a message
+/// too big, 1000 after GOODBYE.
+#[tokio::test]
+async fn close_codes_name_the_reason() {
+    let r = TestRouter::start_with(small_config()).await;
+    let mut p = r.peer().await;
+    p.send_text("[99,1,2]").await;
+    assert_eq!(p.recv_json().await[0], json!(3));
+    assert_eq!(p.expect_close_code().await, Some(1002));
+    let mut big = r.peer().await;
+    let huge = "x".repeat(100 * 1024);
+    big.send_json(json!([16, 1, {}, "com.big", [huge]])).await;
+    assert_eq!(big.recv_json().await[0], json!(3));
+    assert_eq!(big.expect_close_code().await, Some(1009));
+    let mut polite = r.peer().await;
+    polite
+        .send_json(json!([6, {}, "wamp.close.close_realm"]))
+        .await;
+    assert_eq!(polite.recv_json().await[0], json!(6));
+    assert_eq!(polite.expect_close_code().await, Some(1000));
 }

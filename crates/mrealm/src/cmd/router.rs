@@ -84,6 +84,28 @@ pub struct LimitArgs {
     /// Subscriptions per session.
     #[arg(long, default_value_t = 10_000)]
     pub max_subscriptions: usize,
+    /// Of those, prefix and wildcard subscriptions.
+    #[arg(long, default_value_t = 1_000)]
+    pub max_pattern_subscriptions: usize,
+    /// Bytes queued for one session before it counts as too slow and is disconnected.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub queue_bytes: usize,
+    /// Bytes queued for all sessions together; past it, sessions holding more than their
+    /// share are disconnected as too slow.
+    #[arg(long, default_value_t = 256 * 1024 * 1024)]
+    pub queue_bytes_total: usize,
+    /// Longest URI (topic, procedure, realm) accepted, bytes.
+    #[arg(long, default_value_t = 512)]
+    pub max_uri_length: usize,
+    /// Bytes a connection may send before its session is welcomed.
+    #[arg(long, default_value_t = 64 * 1024)]
+    pub max_handshake_message_size: usize,
+    /// Connections held at once from one address (IPv6: one /64).
+    #[arg(long, default_value_t = 10_000)]
+    pub max_connections_per_ip: usize,
+    /// Connections at once from one address that have not reached WELCOME yet.
+    #[arg(long, default_value_t = 1_000)]
+    pub max_handshakes_per_ip: usize,
 }
 
 impl LimitArgs {
@@ -93,11 +115,18 @@ impl LimitArgs {
         c.max_handshakes = self.max_handshakes;
         c.handshake_timeout = Duration::from_secs_f64(self.handshake_timeout.max(0.1));
         c.queue_len = self.queue_len.max(1);
+        c.queue_bytes = self.queue_bytes;
+        c.queue_bytes_total = self.queue_bytes_total;
+        c.max_uri_length = self.max_uri_length;
+        c.max_handshake_message_size = self.max_handshake_message_size;
+        c.max_connections_per_ip = self.max_connections_per_ip;
+        c.max_handshakes_per_ip = self.max_handshakes_per_ip;
         c.session_limits = SessionLimits {
             max_pending_calls: self.max_pending_calls,
             max_pending_invocations: self.max_pending_invocations,
             max_registrations: self.max_registrations,
             max_subscriptions: self.max_subscriptions,
+            max_pattern_subscriptions: self.max_pattern_subscriptions,
         };
     }
 }

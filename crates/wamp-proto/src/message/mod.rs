@@ -9,6 +9,7 @@ use crate::id::{Id, MAX_ID};
 use crate::value::{Dict, Value};
 
 mod encode;
+mod size;
 pub use encode::{ser_value, MsgSer};
 
 /// Message type codes.

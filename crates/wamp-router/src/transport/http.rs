@@ -29,6 +29,19 @@ impl RequestHead {
         self.header("upgrade")
             .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
     }
+    /// Whether an upgrade request is one RFC 6455 allows (§4.1, §4.2.2, §4.4): method GET and
+    /// `Sec-WebSocket-Version: 13`. `Err` is the answer: status, reason, and the header that
+    /// tells the client what would do (405 with `Allow`, 426 with `Sec-WebSocket-Version`).
+    pub fn check_upgrade(&self) -> Result<(), (u16, &'static str, (&'static str, &'static str))> {
+        if self.method != "GET" {
+            return Err((405, "Method Not Allowed", ("Allow", "GET")));
+        }
+        if self.header("sec-websocket-version").map(str::trim) != Some("13") {
+            return Err((426, "Upgrade Required", ("Sec-WebSocket-Version", "13")));
+        }
+        Ok(())
+    }
+
     /// The first subprotocol in the client's list that we speak.
     pub fn choose_serializer(&self) -> Option<Serializer> {
         self.header("sec-websocket-protocol")?
@@ -123,11 +136,36 @@ pub async fn respond<W: AsyncWrite + Unpin>(
     ctype: &str,
     body: &str,
 ) -> std::io::Result<()> {
-    let resp = format!(
-        "HTTP/1.1 {status} {text}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\
-         Connection: close\r\nServer: mrealm\r\n\r\n{body}",
+    respond_with(w, status, text, &[("Content-Type", ctype)], body, true).await
+}
+
+/// Writes a complete small HTTP response with `headers`, and `body` only if `send_body` (an
+/// answer to HEAD has the headers of the answer to GET, `Content-Length` included, and no body).
+pub async fn respond_with<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    status: u16,
+    text: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    send_body: bool,
+) -> std::io::Result<()> {
+    let mut resp = format!("HTTP/1.1 {status} {text}\r\n");
+    for (name, value) in headers {
+        resp.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
+        resp.push_str("Content-Type: text/plain\r\n");
+    }
+    resp.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\nServer: mrealm\r\n\r\n",
         body.len()
-    );
+    ));
+    if send_body {
+        resp.push_str(body);
+    }
     w.write_all(resp.as_bytes()).await?;
     w.flush().await
 }

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 use tracing::{info_span, Instrument};
 use wamp_proto::{dict, Message};
 
 use crate::driver::{Driver, Flow};
-use crate::outgoing::OutTx;
+use crate::outgoing::{Closer, OutTx};
 use crate::Router;
 
 /// Messages queued to an in-process session before it counts as too slow (memory is only used
@@ -25,7 +25,7 @@ pub fn connect(router: Arc<Router>) -> (mpsc::Sender<Message>, mpsc::Receiver<Me
     let queue = router.config().queue_len.max(LOCAL_QUEUE);
     let (to_router, mut from_client) = mpsc::channel::<Message>(queue);
     let (to_client, from_router) = mpsc::channel::<Message>(queue);
-    let closer = Arc::new(Notify::new());
+    let closer = Arc::new(Closer::default());
     let out = OutTx::local(to_client, closer.clone());
     let transport = dict! { "type" => "function" };
     let mut driver = Driver::new(router, out, transport, None);

@@ -4,5 +4,7 @@
 
 pub mod http;
 pub mod local;
+mod meter;
 pub mod tls;
 pub mod websocket;
+mod writer;

@@ -291,6 +291,25 @@ impl Peer {
         assert!(seen[0][1]["message"].is_string(), "got {seen:?}");
     }
 
+    /// Reads until the router closes the WebSocket (2 s max); returns the Close frame's code
+    /// (`None`: closed without a code or without a Close frame).
+    pub async fn expect_close_code(&mut self) -> Option<u16> {
+        let Link::Ws { ws, .. } = &mut self.link else {
+            panic!("close code of a local peer");
+        };
+        let deadline = tokio::time::Instant::now() + RECV_TIMEOUT;
+        loop {
+            let next = tokio::time::timeout_at(deadline, ws.next())
+                .await
+                .expect("connection not closed within 2 s");
+            match next {
+                Some(Ok(WsMessage::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
     /// Drops the client side of an in-process session (the transport "closes").
     pub fn close_local(&mut self) {
         if let Link::Local { tx, .. } = &mut self.link {
@@ -336,8 +355,55 @@ fn frame_for(ser: Serializer, bytes: Vec<u8>) -> WsMessage {
     }
 }
 
+/// A TCP connection to `addr` from the local address `ip`: on Linux every 127.x.y.z is a
+/// loopback address, so `127.0.0.2` stands for another host. `recv_buffer` sets `SO_RCVBUF`.
+pub async fn tcp_from(addr: SocketAddr, ip: &str, recv_buffer: Option<u32>) -> TcpStream {
+    let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+    let local: SocketAddr = format!("{ip}:0").parse().expect("local address");
+    sock.bind(local).expect("bind");
+    if let Some(size) = recv_buffer {
+        sock.set_recv_buffer_size(size).expect("SO_RCVBUF");
+    }
+    sock.connect(addr).await.expect("connect")
+}
+
+/// A peer (`ser`) joined on `realm1` over `stream`.
+pub async fn join_over(stream: TcpStream, addr: SocketAddr, ser: Serializer) -> Peer {
+    let ws = upgrade(stream, addr, ser.subprotocol(), &[]).await;
+    let mut p = Peer::from_ws(ws, ser);
+    p.hello("realm1", default_roles()).await;
+    p
+}
+
+/// A peer (`ser`) joined on `realm1` over a socket with a tiny receive buffer, so that what
+/// the router sends it and it does not read piles up in the router rather than in the kernel.
+pub async fn stalled_peer(addr: SocketAddr, ser: Serializer) -> Peer {
+    let stream = tcp_from(addr, "127.0.0.1", Some(4096)).await;
+    join_over(stream, addr, ser).await
+}
+
 /// Opens a client WebSocket to `/ws` offering `subprotocol`.
 pub async fn open_ws(addr: SocketAddr, subprotocol: &str) -> ClientWs {
+    open_ws_with(addr, subprotocol, &[]).await
+}
+
+/// Like [`open_ws`], sending `headers` with the upgrade request.
+pub async fn open_ws_with(
+    addr: SocketAddr,
+    subprotocol: &str,
+    headers: &[(&'static str, &str)],
+) -> ClientWs {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    upgrade(stream, addr, subprotocol, headers).await
+}
+
+/// The WebSocket upgrade of `/ws` over a connected `stream`.
+async fn upgrade(
+    stream: TcpStream,
+    addr: SocketAddr,
+    subprotocol: &str,
+    headers: &[(&'static str, &str)],
+) -> ClientWs {
     let mut req = format!("ws://{addr}/ws")
         .into_client_request()
         .expect("request");
@@ -345,7 +411,11 @@ pub async fn open_ws(addr: SocketAddr, subprotocol: &str) -> ClientWs {
         "Sec-WebSocket-Protocol",
         HeaderValue::from_str(subprotocol).expect("header"),
     );
-    let (ws, resp) = tokio_tungstenite::connect_async(req)
+    for (name, value) in headers {
+        let value = HeaderValue::from_str(value).expect("header value");
+        req.headers_mut().insert(*name, value);
+    }
+    let (ws, resp) = tokio_tungstenite::client_async(req, MaybeTlsStream::Plain(stream))
         .await
         .expect("WebSocket upgrade");
     assert_eq!(
@@ -416,6 +486,19 @@ pub async fn assert_router_serves(r: &TestRouter) {
     assert_eq!(inv[4], json!(["ping"]));
     callee.send_json(json!([70, inv[1], {}, ["pong"]])).await;
     assert_eq!(caller.recv_json().await, json!([50, call, {}, ["pong"]]));
+}
+
+/// Sends a raw HTTP request and returns everything the server wrote before closing.
+pub async fn http(addr: SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(request.as_bytes()).await.expect("write");
+    let mut out = Vec::new();
+    tokio::time::timeout(RECV_TIMEOUT, s.read_to_end(&mut out))
+        .await
+        .expect("HTTP answer within 2 s")
+        .expect("read");
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The first `n` elements of a JSON message list, for asserting around random ids.
