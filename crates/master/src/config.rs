@@ -39,7 +39,7 @@
 //! max_uri_length = 512            # bytes; longer topics/procedures/realms: wamp.error.invalid_uri
 //! max_handshake_message_size = 65536  # bytes a connection may send before WELCOME
 //! max_connections_per_ip = 100000 # connections from one address (IPv6: one /64)
-//! max_handshakes_per_ip = 1000    # of those, not yet welcomed (production: see operations.md)
+//! max_handshakes_per_ip = 500     # of those, not yet welcomed (production: see operations.md)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -169,7 +169,9 @@ impl Default for MasterConfig {
             max_uri_length: 512,
             max_handshake_message_size: 64 * 1024,
             max_connections_per_ip: 100_000,
-            max_handshakes_per_ip: 1_000,
+            // at most half the handshake places for one address, so idle sockets from one
+            // host cannot lock everyone out (issue 19.10)
+            max_handshakes_per_ip: 500,
         }
     }
 }

@@ -93,7 +93,7 @@ impl Default for RouterConfig {
             max_connections: 10_000,
             max_handshakes: 1_000,
             max_connections_per_ip: 10_000,
-            max_handshakes_per_ip: 1_000,
+            max_handshakes_per_ip: 500,
             session_limits: SessionLimits::default(),
         }
     }

@@ -104,7 +104,7 @@ pub struct LimitArgs {
     #[arg(long, default_value_t = 10_000)]
     pub max_connections_per_ip: usize,
     /// Connections at once from one address that have not reached WELCOME yet.
-    #[arg(long, default_value_t = 1_000)]
+    #[arg(long, default_value_t = 500)]
     pub max_handshakes_per_ip: usize,
 }
 
