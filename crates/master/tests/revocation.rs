@@ -82,3 +82,40 @@ async fn a_hello_with_only_a_public_key_learns_no_names() {
         "{text}"
     );
 }
+
+/// Issue 19.2 ("the same holds for role changes"): a user's sessions on a management realm end
+/// when the role they hold there is revoked; a session with a role it keeps stays.
+#[tokio::test]
+async fn revoking_a_role_closes_the_sessions_that_hold_it() {
+    let f = Fixture::start().await;
+    let su = f.superuser(None).await;
+    let mr1 = create_mrealm(&su, "mr1").await;
+    let alice = create_user(&su, "alice@example.com", &user_secret(1)).await;
+    set_roles(&su, s(&mr1, "oid"), &alice, &["developer", "guest"]).await;
+    let dev = f
+        .try_user(user_secret(1), Some("mr1"), Some("developer"))
+        .await
+        .expect("developer joins");
+    let guest = f
+        .try_user(user_secret(1), Some("mr1"), Some("guest"))
+        .await
+        .expect("guest joins");
+    set_roles(&su, s(&mr1, "oid"), &alice, &["guest"]).await;
+    let status = "crossbarfabriccenter.mrealm.get_status";
+    let deadline = std::time::Instant::now() + WAIT;
+    while call(&dev, status, vec![]).await.is_ok() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        call(&dev, status, vec![]).await.is_err(),
+        "the developer session was not closed"
+    );
+    call(&guest, status, vec![])
+        .await
+        .expect("the guest session stays");
+    let (reason, _) = abort_reason(
+        f.try_user(user_secret(1), Some("mr1"), Some("developer"))
+            .await,
+    );
+    assert_eq!(reason, "wamp.error.not_authorized");
+}

@@ -129,6 +129,20 @@ fn create(m: &Master, inv: &Invocation) -> Result<Value> {
     Ok(to_value(&rec))
 }
 
+/// Closes the user's sessions on management realm `realm` whose role it no longer holds (after
+/// the change is committed; a session welcomed meanwhile was checked against the new roles at
+/// WELCOME, under the same realm lock). The superuser's roles come from its key, not the store.
+fn close_revoked(m: &Master, realm: &str, authid: &str, roles: &[String]) {
+    let Some(r) = m.router.realm(realm).filter(|_| authid != "superuser") else {
+        return;
+    };
+    for role in USER_ROLES.iter().filter(|u| !roles.iter().any(|r| r == *u)) {
+        for id in r.sessions_of(authid, Some(role)) {
+            r.kill(id, "wamp.close.killed", &format!("role \"{role}\" revoked"));
+        }
+    }
+}
+
 /// `set_roles_on_mrealm_for_user(mrealm_oid, user_oid, roles)`.
 fn set_roles(m: &Master, inv: &Invocation) -> Result<Value> {
     let a = Args::new(&inv.args, &inv.kwargs);
@@ -150,19 +164,21 @@ fn set_roles(m: &Master, inv: &Invocation) -> Result<Value> {
             "unknown role \"{bad}\" (use one of {USER_ROLES:?})"
         )));
     }
-    m.store.get_mrealm(mrealm)?.ok_or_else(|| {
+    let realm = m.store.get_mrealm(mrealm)?.ok_or_else(|| {
         MasterError::NoSuchObject(format!("no management realm with oid {mrealm}"))
     })?;
-    if !m.store.list_users()?.iter().any(|u| u.oid == user) {
+    let users = m.store.list_users()?;
+    let Some(record) = users.iter().find(|u| u.oid == user) else {
         return Err(MasterError::NoSuchObject(format!(
             "no user with oid {user}"
         )));
-    }
+    };
     m.store.set_user_roles(&MrealmRoles {
         user_oid: user,
         mrealm_oid: mrealm,
         roles: roles.clone(),
     })?;
+    close_revoked(m, &realm.name, &record.authid, &roles);
     Ok(
         dict! { "mrealm_oid" => mrealm.to_string(), "user_oid" => user.to_string(),
         "roles" => Value::List(roles.into_iter().map(Value::from).collect()) }
