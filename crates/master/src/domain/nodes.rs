@@ -215,15 +215,6 @@ pub(crate) async fn unpair(m: &Master, oid: Uuid) -> Result<Value> {
         other => other.into(),
     })?;
     let killed = kill_node_sessions(m, &before);
-    if let (Some(mrealm), Ok(Some(rec))) = (
-        before.mrealm_oid,
-        before
-            .mrealm_oid
-            .map_or(Ok(None), |o| m.store.get_mrealm(o)),
-    ) {
-        debug_assert_eq!(rec.oid, mrealm);
-        m.node_unpaired(&rec.name, oid);
-    }
     let v = to_value(&after, Some(&killed));
     if let Some(mrealm) = before.mrealm_oid {
         publish(m, wire::mrealm::ON_NODE_UNPAIRED, vec![v.clone()], mrealm).await;
@@ -231,6 +222,8 @@ pub(crate) async fn unpair(m: &Master, oid: Uuid) -> Result<Value> {
     Ok(v)
 }
 
+/// Closes the sessions of an unpaired node and tells its management realm's controller to
+/// forget it.
 fn kill_node_sessions(m: &Master, node: &NodeRecord) -> Vec<u64> {
     let (Some(mrealm), Some(authid)) = (node.mrealm_oid, node.authid.as_deref()) else {
         return Vec::new();
@@ -238,6 +231,7 @@ fn kill_node_sessions(m: &Master, node: &NodeRecord) -> Vec<u64> {
     let Ok(Some(rec)) = m.store.get_mrealm(mrealm) else {
         return Vec::new();
     };
+    m.node_unpaired(&rec.name, node.oid);
     let Some(realm) = m.router.realm(&rec.name) else {
         return Vec::new();
     };
