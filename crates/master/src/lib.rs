@@ -10,6 +10,7 @@ mod args;
 mod auth;
 pub mod authz;
 pub mod backup;
+mod clusters;
 pub mod config;
 mod domain;
 pub mod error;
@@ -152,6 +153,7 @@ impl Master {
                 name: rec.name.clone(),
             },
             config: (&self.config).into(),
+            superuser_oid: self.superuser_oid,
             session: self.local_session(&rec.name, &authid).await?,
             // events arrive on their own session: a heartbeat burst never delays a procedure
             ingest: self

@@ -82,6 +82,28 @@ pub mod mrealm {
     }
 }
 
+/// The router cluster manager of a management realm (clusters spec §2.2).
+pub mod routercluster {
+    /// Common prefix of the procedures and events.
+    pub const PREFIX: &str = "crossbarfabriccenter.mrealm.routercluster.";
+
+    /// `crossbarfabriccenter.mrealm.routercluster.<name>` (a procedure or an `on_*` event).
+    pub fn uri(name: &str) -> String {
+        format!("{PREFIX}{name}")
+    }
+}
+
+/// The web cluster manager of a management realm (clusters spec §2.3).
+pub mod webcluster {
+    /// Common prefix of the procedures and events.
+    pub const PREFIX: &str = "crossbarfabriccenter.mrealm.webcluster.";
+
+    /// `crossbarfabriccenter.mrealm.webcluster.<name>` (a procedure or an `on_*` event).
+    pub fn uri(name: &str) -> String {
+        format!("{PREFIX}{name}")
+    }
+}
+
 /// The user API (an mrealm extension on the global realm).
 pub mod user {
     /// Common prefix.
@@ -183,6 +205,15 @@ pub mod errors {
     pub const DEPENDENT_OBJECTS: &str = "crossbar.error.dependent_objects";
     pub const INVALID_STATE: &str = "crossbar.error.invalid_state";
     pub const ALREADY_RUNNING: &str = "crossbar.error.already_running";
+    pub const NOT_STOPPED: &str = "crossbar.error.not_stopped";
+    pub const CANNOT_START: &str = "crossbar.error.cannot_start";
+    pub const CANNOT_STOP: &str = "crossbar.error.cannot_stop";
+    pub const INVALID_CONFIG: &str = "crossbar.error.invalid_config";
+    pub const NO_SUCH_WORKER: &str = "crossbar.error.no_such_worker";
+    pub const NOT_RUNNING: &str = "crossbar.error.not_running";
+    pub const NO_SUCH_PRINCIPAL: &str = "wamp.error.no_such_principal";
+    pub const TYPE_CHECK_ERROR: &str = "wamp.error.type_check_error";
+    pub const INVALID_CONFIGURATION: &str = "wamp.error.invalid_configuration";
     /// A durable heartbeat publish that was not stored.
     pub const HEARTBEAT_NOT_STORED: &str = "crossbar.error.heartbeat_not_stored";
     pub const INVALID_REALM: &str = "fabric.invalid-realm";

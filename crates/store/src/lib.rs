@@ -8,6 +8,7 @@
 //! newer mrealm, or one whose version cannot be read, is refused rather than touched.
 
 mod backup;
+mod docs;
 mod error;
 mod handle;
 pub mod logs;
@@ -22,6 +23,7 @@ use redb::{Database, ReadableTable};
 use uuid::Uuid;
 
 pub use backup::BackupStats;
+pub use docs::DocsTxn;
 pub use error::StoreError;
 pub use handle::Health;
 pub use logs::{Aggregate, Metrics, NodeLog, RetentionStats, Stat, Window, WorkerLog};
@@ -104,6 +106,7 @@ impl Store {
             txn.open_table(USER_ROLES)?;
             logs::create_tables(&txn)?;
             txn.open_table(traces::TRACES)?;
+            txn.open_table(docs::DOCS)?;
         }
         self.commit(txn)?;
         Ok(())

@@ -74,6 +74,8 @@ pub(crate) struct Ctx {
     pub store: Arc<Store>,
     pub mrealm: MrealmId,
     pub config: ControllerConfig,
+    /// The superuser's user oid (owner of what the superuser creates).
+    pub superuser_oid: Uuid,
     /// The controller's session on the management realm: serves procedures, calls nodes.
     pub session: Session,
     pub nodes: Nodes,

@@ -57,6 +57,8 @@ pub(crate) struct Deps {
     pub store: Arc<Store>,
     pub mrealm: MrealmId,
     pub config: ControllerConfig,
+    /// The superuser's user oid.
+    pub superuser_oid: Uuid,
     /// Serves procedures and calls nodes.
     pub session: Session,
     /// Receives the events the owner follows.
@@ -77,6 +79,8 @@ pub(crate) struct Controller {
     control: mpsc::UnboundedSender<Control>,
     tasks: Vec<JoinHandle<()>>,
     health: health::Health,
+    /// The router and web cluster managers.
+    managers: crate::clusters::Managers,
     /// The owner task: ends by itself once `ingest` is closed and its backlog handled.
     owner: JoinHandle<()>,
     /// The announcer: ends once the owner is gone and what it announced is published.
@@ -104,6 +108,7 @@ impl Controller {
             store: d.store,
             mrealm: d.mrealm,
             config: d.config,
+            superuser_oid: d.superuser_oid,
             session: d.session.clone(),
             nodes: Nodes::new(view),
             control: control.clone(),
@@ -121,6 +126,7 @@ impl Controller {
         let republisher = remote::start(&ctx, &d.ingest).await?;
         let tracer = trace_api::start(&ctx).await?;
         let health = health::Health::start(&ctx, announcer.subscribe());
+        let managers = crate::clusters::Managers::start(&ctx, announcer.subscribe()).await?;
         drop(announcer);
         let ticker = tokio::spawn(tick_loop(d.status.clone(), state, ctx.config.tick_interval));
         Ok(Controller {
@@ -130,6 +136,7 @@ impl Controller {
             control,
             tasks: vec![retention, ticker, republisher, tracer],
             health,
+            managers,
             owner,
             announcer: announcer_task,
             flush,
@@ -145,6 +152,7 @@ impl Controller {
         // Stop the health checks, then close the ingest session: the owner still handles the
         // events delivered before (acknowledged heartbeats reach the writer), then ends.
         self.health.stop().await;
+        self.managers.stop().await;
         drop(self.control);
         let _ = tokio::time::timeout(Duration::from_secs(1), self.ingest.leave()).await;
         let mut owner = self.owner;

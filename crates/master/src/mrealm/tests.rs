@@ -129,6 +129,7 @@ async fn rig(first_answer_after: Duration) -> (Rig, Arc<AtomicUsize>) {
             check_timeout: Duration::from_secs(30),
             retention: keep,
         },
+        superuser_oid: Uuid::nil(),
         session,
         nodes: Nodes::new(view),
         control,
