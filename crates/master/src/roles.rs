@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `owner`, `backend`, `trusted` | everything |
 //! | `admin`, `operator`, `developer` | call and subscribe anything |
-//! | `guest` | call what `public` may and every `crossbarfabriccenter.mrealm.get_*` read procedure, subscribe anything |
+//! | `guest` | call what `public` may, every `crossbarfabriccenter.mrealm.get_*` read procedure and the cluster managers' `list_*`, `get_*`, `stat_*`, subscribe anything |
 //! | `public` | call the read procedures listed in WIRE.md §2.2 |
 //! | `node` | register and publish under `crossbarfabriccenter.node.<its authid>.`, publish the node heartbeats, call `crossbarfabriccenter.mrealm.get_status` |
 //!
@@ -102,6 +102,13 @@ pub fn mrealm_roles() -> Vec<Role> {
         false,
         false,
     ));
+    // the cluster managers' reads: list_*, get_*, stat_* (clusters spec §2.2, §2.3)
+    for manager in ["routercluster", "webcluster"] {
+        for read in ["get_", "list_", "stat_"] {
+            let prefix = format!("crossbarfabriccenter.mrealm.{manager}.{read}");
+            guest.push(rule(&prefix, MatchPolicy::Prefix, true, false, false, false));
+        }
+    }
     vec![
         Role::new("owner", all()),
         Role::new("backend", all()),
