@@ -415,6 +415,31 @@ async fn node_memberships() {
 }
 
 #[tokio::test]
+async fn membership_of_an_unpaired_node_can_be_removed() {
+    let f = setup().await;
+    let oid = create(&f.su, json!({"name": "web1"})).await;
+    let n2 = f.nodes[1].as_str();
+    let args = || vec![Value::from(oid.as_str()), n2.into()];
+    wc(&f.su, "add_webcluster_node", args()).await;
+    common::api(&f.global, "unpair_node", vec![n2.into()]).await;
+    let (u, m) = wc_err(&f.su, "get_webcluster_node", args()).await;
+    assert_eq!(
+        (u, m),
+        (NSO.to_owned(), format!("no node with oid {n2} found"))
+    );
+    wc(&f.su, "remove_webcluster_node", args()).await;
+    let (u, m) = wc_err(&f.su, "remove_webcluster_node", args()).await;
+    assert_eq!(
+        (u, m),
+        (NSO.to_owned(), format!("no node with oid {n2} found"))
+    );
+    assert_eq!(
+        wc(&f.su, "list_webcluster_nodes", vec![oid.as_str().into()]).await,
+        Value::List(vec![])
+    );
+}
+
+#[tokio::test]
 async fn stat_webcluster_shape() {
     let f = setup().await;
     let oid = create(&f.su, json!({"name": "web1"})).await;

@@ -88,7 +88,8 @@ pub(super) fn create(w: &WebClusters, c: &Call<'_>) -> Result<Reply> {
 }
 
 /// `delete_webcluster(webcluster_oid)`: IA, NSP, NA, NS (only from STOPPED), NSO; removes
-/// the cluster, its memberships and its services in one transaction.
+/// the cluster, its memberships and its services in one transaction (what the reconciler
+/// recorded as deployed is its own to clean up: it is woken).
 pub(super) fn delete(w: &WebClusters, c: &Call<'_>) -> Result<Reply> {
     let oid = c.oid(0, "webcluster_oid", "webcluster_oid")?;
     let who = w.principal(c)?;
@@ -104,7 +105,6 @@ pub(super) fn delete(w: &WebClusters, c: &Call<'_>) -> Result<Reply> {
         }
         db::remove_all(txn, &k.wc_nodes(oid))?;
         db::remove_all(txn, &k.wss(oid))?;
-        db::remove_all(txn, &k.deployed_of("wc", oid))?;
         txn.remove(&k.wc(oid))?;
         Ok(wc)
     })?;

@@ -96,7 +96,7 @@ pub(super) fn add(w: &WebClusters, c: &Call<'_>) -> Result<Reply> {
     Ok(r.wake(Wake::WebCluster(oid)))
 }
 
-/// The checks of remove/get: IA node, IA webcluster, NSO node, NSO webcluster.
+/// The checks of get: IA node, IA webcluster, NSO node, NSO webcluster.
 fn args(w: &WebClusters, c: &Call<'_>) -> Result<(Uuid, Uuid)> {
     let node = c.oid(1, "node_oid", "node_oid")?;
     let oid = c.oid(0, "webcluster_oid", "webcluster_oid")?;
@@ -111,10 +111,17 @@ fn no_association(node: Uuid, oid: Uuid) -> MasterError {
 }
 
 /// `remove_webcluster_node(webcluster_oid, node_oid)`: deletes the membership and wakes the
-/// reconciler, which stops the cluster's workers on that node.
+/// reconciler, which stops the cluster's workers on that node. A membership of a node that
+/// was unpaired since can still be removed (Crossbar: `no node with oid … found` forever).
 pub(super) fn remove(w: &WebClusters, c: &Call<'_>) -> Result<Reply> {
-    let (oid, node) = args(w, c)?;
+    let node = c.oid(1, "node_oid", "node_oid")?;
+    let oid = c.oid(0, "webcluster_oid", "webcluster_oid")?;
     let key = w.keys().wc_node(oid, node);
+    if let Err(e) = w.node_authid(node) {
+        if Read::get::<WcMembership>(w.ctx.store.as_ref(), &key)?.is_none() {
+            return Err(e);
+        }
+    }
     let m: WcMembership = db::write(&w.ctx.store, |txn| {
         w.cluster(txn, oid, no_object(oid))?;
         let m = Read::get(&*txn, &key)?.ok_or_else(|| no_association(node, oid))?;
