@@ -22,6 +22,8 @@ pub(crate) mod call;
 pub(crate) mod db;
 pub(crate) mod deploy;
 pub(crate) mod model;
+mod services;
+mod webcluster;
 
 use std::sync::Arc;
 
@@ -46,6 +48,7 @@ impl Managers {
     ) -> Result<Managers> {
         let deployer = Arc::new(Deployer::start(ctx, transitions)?);
         let _ = &deployer;
+        webcluster::register_all(ctx, &deployer).await?;
         Ok(Managers { deployer })
     }
 
