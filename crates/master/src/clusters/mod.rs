@@ -22,6 +22,7 @@ pub(crate) mod call;
 pub(crate) mod db;
 pub(crate) mod deploy;
 pub(crate) mod model;
+mod routercluster;
 
 use std::sync::Arc;
 
@@ -45,7 +46,7 @@ impl Managers {
         transitions: broadcast::Receiver<Transition>,
     ) -> Result<Managers> {
         let deployer = Arc::new(Deployer::start(ctx, transitions)?);
-        let _ = &deployer;
+        routercluster::register_all(ctx, &deployer).await?;
         Ok(Managers { deployer })
     }
 
