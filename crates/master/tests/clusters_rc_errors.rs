@@ -163,7 +163,7 @@ async fn start_stop_delete_follow_the_state_machine() {
     );
     let (uri, _) = rc_err(&f.su, "delete_routercluster", arg()).await;
     assert_eq!(uri, "crossbar.error.not_stopped");
-    assert_eq!(clusters(&f.su).await, [c.clone()]);
+    assert_eq!(clusters(&f.su).await, [c]);
 }
 
 #[tokio::test]
