@@ -560,6 +560,8 @@ async fn wrong_arguments_at_every_position() {
         "crossbar.error.already_exists",
         "wamp.error.canceled",
         "fabric.invalid-realm",
+        // a cluster manager's config dict without a name (clusters spec §2.2)
+        "wamp.error.invalid_configuration",
     ];
     for uri in uris.keys() {
         assert!(

@@ -11,6 +11,7 @@ use redb::{Database, ReadTransaction, TableError, TableHandle};
 
 use crate::logs::{NODE_LOGS, NODE_LOG_AGGS, WORKER_LOGS, WORKER_LOG_AGGS};
 use crate::tables::*;
+use crate::docs::DOCS;
 use crate::traces::TRACES;
 use crate::{Store, StoreError};
 
@@ -77,6 +78,7 @@ fn write_copy(src: &ReadTransaction, tmp: &Path) -> Result<u64, StoreError> {
         copy_table!(src, txn, USER_BY_PUBKEY, rows);
         copy_table!(src, txn, USER_ROLES, rows);
         copy_table!(src, txn, TRACES, rows);
+        copy_table!(src, txn, DOCS, rows);
         copy_table!(src, txn, NODE_LOGS, rows);
         copy_table!(src, txn, WORKER_LOGS, rows);
         copy_table!(src, txn, NODE_LOG_AGGS, rows);
@@ -91,7 +93,7 @@ fn write_copy(src: &ReadTransaction, tmp: &Path) -> Result<u64, StoreError> {
 /// Refuses to call a backup complete when the database has a table this code does not copy (a
 /// table added without adding it to the list above).
 fn check_tables_known(src: &ReadTransaction) -> Result<(), StoreError> {
-    let known: [String; 14] = [
+    let known: [String; 15] = [
         META.name().to_owned(),
         MREALMS.name().to_owned(),
         MREALM_BY_NAME.name().to_owned(),
@@ -102,6 +104,7 @@ fn check_tables_known(src: &ReadTransaction) -> Result<(), StoreError> {
         USER_BY_PUBKEY.name().to_owned(),
         USER_ROLES.name().to_owned(),
         TRACES.name().to_owned(),
+        DOCS.name().to_owned(),
         NODE_LOGS.name().to_owned(),
         WORKER_LOGS.name().to_owned(),
         NODE_LOG_AGGS.name().to_owned(),

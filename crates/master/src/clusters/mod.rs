@@ -22,6 +22,7 @@ pub(crate) mod call;
 pub(crate) mod db;
 pub(crate) mod deploy;
 pub(crate) mod model;
+mod routercluster;
 mod services;
 mod webcluster;
 
@@ -47,7 +48,7 @@ impl Managers {
         transitions: broadcast::Receiver<Transition>,
     ) -> Result<Managers> {
         let deployer = Arc::new(Deployer::start(ctx, transitions)?);
-        let _ = &deployer;
+        routercluster::register_all(ctx, &deployer).await?;
         webcluster::register_all(ctx, &deployer).await?;
         Ok(Managers { deployer })
     }
