@@ -71,6 +71,9 @@ const BACKOFF: Backoff = Backoff {
     factor: 2.0,
 };
 
+/// How soon a cluster with a worker still coming up is looked at again.
+const STARTING_RECHECK: Duration = Duration::from_secs(1);
+
 /// Longest one reconcile may take (a node that never answers costs 10 s per call).
 const RECONCILE_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -111,7 +114,9 @@ impl Converge {
             return Action::Requeue(BACKOFF.delay(*n));
         }
         failures.remove(&c);
-        if active {
+        if active && done.starting {
+            Action::Requeue(STARTING_RECHECK)
+        } else if active {
             Action::Requeue(self.ctx.config.check_interval)
         } else {
             Action::AwaitChange
@@ -130,6 +135,8 @@ struct Done {
     /// No online node runs anything it should not.
     clean: bool,
     failed: bool,
+    /// A worker exists but is still coming up (look again soon).
+    starting: bool,
 }
 
 impl Round {
@@ -144,6 +151,11 @@ impl Round {
             complete: self.0.iter().all(|o| o.complete),
             clean: self.0.iter().all(|o| !o.leftover),
             failed: self.0.iter().any(|o| o.failed),
+            starting: self
+                .0
+                .iter()
+                .flat_map(|o| &o.states)
+                .any(|w| w.status == "starting"),
         };
         let states = self.0.into_iter().flat_map(|o| o.states).collect();
         observed.replace(c, states);

@@ -93,3 +93,52 @@ pub(crate) fn service(ws: &WebService) -> Json {
     }
     Json::Object(d)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_web_transport_applies_every_setting() {
+        let mut wc = WebCluster {
+            oid: Uuid::nil(),
+            common: Default::default(),
+            name: "wc".into(),
+            status: crate::clusters::model::Status::Starting,
+            owner_oid: Uuid::nil(),
+            changed: 0,
+            settings: Map::new(),
+        };
+        assert_eq!(
+            web_transport(&wc)["endpoint"],
+            json!({"type": "tcp", "port": 8080, "shared": false})
+        );
+        for (k, v) in [
+            ("tcp_port", json!(443)),
+            ("tcp_version", json!(6)),
+            ("tcp_interface", json!("::")),
+            ("tcp_backlog", json!(100)),
+            ("tls_key", json!("k.pem")),
+            ("tls_certificate", json!("c.pem")),
+            ("tls_dhparam", json!("dh.pem")),
+            ("http_hsts", json!(true)),
+            ("http_hsts_max_age", json!(60)),
+            ("http_client_timeout", json!(5)),
+        ] {
+            wc.settings.insert(k.into(), v);
+        }
+        let t = web_transport(&wc);
+        let endpoint = json!({"type": "tcp", "port": 443, "shared": false, "version": 6,
+            "interface": "::", "backlog": 100,
+            "tls": {"key": "k.pem", "certificate": "c.pem", "dhparam": "dh.pem"}});
+        assert_eq!(t["endpoint"], endpoint);
+        let options = json!({"access_log": false, "display_tracebacks": false, "hsts": true,
+            "hsts_max_age": 60, "client_timeout": 5});
+        assert_eq!(t["options"], options);
+        let id = proxy_worker_id(
+            Uuid::parse_str("1a2b3c4d-0000-4000-8000-000000000000").expect("uuid"),
+            3,
+        );
+        assert_eq!(id, "cpw-1a2b3c4d-3");
+    }
+}

@@ -369,6 +369,23 @@ async fn services_added_changed_and_removed_are_applied_to_a_running_cluster() {
             .all(|w| !w.services.contains_key("extra"))
     })
     .await;
+    // n1 lowered to parallel 1, n2 set standby: their surplus workers are stopped
+    for (i, parallel, standby) in [(0, Some(1), None), (1, None, Some(true))] {
+        let m = WcMembership {
+            cluster_oid: wc.oid,
+            node_oid: rig.nodes[i],
+            parallel,
+            standby,
+        };
+        rig.put(&k.wc_node(wc.oid, rig.nodes[i]), &m);
+    }
+    d.wake(Wake::WebCluster(wc.oid));
+    until(Duration::from_secs(2), "surplus stopped", || {
+        let e = rig.edge();
+        e.workers("n1").len() == 1 && e.workers("n2").is_empty()
+    })
+    .await;
+    assert!(rig.edge().workers("n1").contains_key(&cpw(wc.oid, 0)));
     d.stop().await;
 }
 
@@ -560,41 +577,4 @@ async fn a_router_cluster_runs_its_placements_and_a_stop_stops_them() {
     let g: WorkerGroup = rig.get(&k.wg(rc.oid, wg.oid)).expect("wg");
     assert_eq!(g.status, Status::Stopped);
     d.stop().await;
-}
-
-#[test]
-fn the_web_transport_applies_every_setting() {
-    let mut wc = web_cluster(Status::Starting);
-    wc.settings = Map::new();
-    assert_eq!(
-        payload::web_transport(&wc)["endpoint"],
-        json!({"type": "tcp", "port": 8080, "shared": false})
-    );
-    for (k, v) in [
-        ("tcp_port", json!(443)),
-        ("tcp_version", json!(6)),
-        ("tcp_interface", json!("::")),
-        ("tcp_backlog", json!(100)),
-        ("tls_key", json!("k.pem")),
-        ("tls_certificate", json!("c.pem")),
-        ("tls_dhparam", json!("dh.pem")),
-        ("http_hsts", json!(true)),
-        ("http_hsts_max_age", json!(60)),
-        ("http_client_timeout", json!(5)),
-    ] {
-        wc.settings.insert(k.into(), v);
-    }
-    let t = payload::web_transport(&wc);
-    let endpoint = json!({"type": "tcp", "port": 443, "shared": false, "version": 6,
-        "interface": "::", "backlog": 100,
-        "tls": {"key": "k.pem", "certificate": "c.pem", "dhparam": "dh.pem"}});
-    assert_eq!(t["endpoint"], endpoint);
-    let options = json!({"access_log": false, "display_tracebacks": false, "hsts": true,
-        "hsts_max_age": 60, "client_timeout": 5});
-    assert_eq!(t["options"], options);
-    let id = payload::proxy_worker_id(
-        Uuid::parse_str("1a2b3c4d-0000-4000-8000-000000000000").expect("uuid"),
-        3,
-    );
-    assert_eq!(id, "cpw-1a2b3c4d-3");
 }
