@@ -93,6 +93,9 @@ impl Keys {
     pub(crate) fn deployed_of(&self, kind: &str, c: Uuid) -> String {
         format!("{}/deployed/{kind}/{c}/", self.m)
     }
+    pub(crate) fn deployed_all(&self, kind: &str) -> String {
+        format!("{}/deployed/{kind}/", self.m)
+    }
 }
 
 fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
