@@ -106,7 +106,14 @@ pub fn mrealm_roles() -> Vec<Role> {
     for manager in ["routercluster", "webcluster"] {
         for read in ["get_", "list_", "stat_"] {
             let prefix = format!("crossbarfabriccenter.mrealm.{manager}.{read}");
-            guest.push(rule(&prefix, MatchPolicy::Prefix, true, false, false, false));
+            guest.push(rule(
+                &prefix,
+                MatchPolicy::Prefix,
+                true,
+                false,
+                false,
+                false,
+            ));
         }
     }
     vec![

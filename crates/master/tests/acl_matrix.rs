@@ -46,7 +46,18 @@ const MRALM_TABLE: &[(&str, May)] = &[
     ("developer", May::All),
     (
         "guest",
-        May::Only(PUBLIC, &["crossbarfabriccenter.mrealm.get_"]),
+        May::Only(
+            PUBLIC,
+            &[
+                "crossbarfabriccenter.mrealm.get_",
+                "crossbarfabriccenter.mrealm.routercluster.get_",
+                "crossbarfabriccenter.mrealm.routercluster.list_",
+                "crossbarfabriccenter.mrealm.routercluster.stat_",
+                "crossbarfabriccenter.mrealm.webcluster.get_",
+                "crossbarfabriccenter.mrealm.webcluster.list_",
+                "crossbarfabriccenter.mrealm.webcluster.stat_",
+            ],
+        ),
     ),
     ("public", May::Only(PUBLIC, &[])),
     (

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadTransaction, TableError, TableHandle};
 
+use crate::docs::DOCS;
 use crate::logs::{NODE_LOGS, NODE_LOG_AGGS, WORKER_LOGS, WORKER_LOG_AGGS};
 use crate::tables::*;
-use crate::docs::DOCS;
 use crate::traces::TRACES;
 use crate::{Store, StoreError};
 

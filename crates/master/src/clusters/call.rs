@@ -132,20 +132,18 @@ pub(crate) fn parse_oid(s: &str, label: &str) -> Result<Uuid> {
 #[derive(Debug, Clone)]
 pub(crate) struct Principal {
     pub oid: Uuid,
-    pub authid: String,
     pub superuser: bool,
 }
 
 /// Maps the caller to a user of this master: the superuser (and the master's own `trusted`
 /// sessions) or a stored user; anyone else is `wamp.error.no_such_principal` (spec §1.3).
 pub(crate) fn principal(store: &Store, superuser_oid: Uuid, call: &Call<'_>) -> Result<Principal> {
-    let superuser = |authid: &str| Principal {
+    let superuser = Principal {
         oid: superuser_oid,
-        authid: authid.to_owned(),
         superuser: true,
     };
     if call.caller_authrole() == Some("trusted") {
-        return Ok(superuser(call.caller_authid().unwrap_or(SUPERUSER)));
+        return Ok(superuser);
     }
     let Some(authid) = call.caller_authid() else {
         return Err(MasterError::NoSuchPrincipal(
@@ -153,12 +151,11 @@ pub(crate) fn principal(store: &Store, superuser_oid: Uuid, call: &Call<'_>) -> 
         ));
     };
     if authid == SUPERUSER {
-        return Ok(superuser(authid));
+        return Ok(superuser);
     }
     match store.user_by_authid(authid)? {
         Some(u) => Ok(Principal {
             oid: u.oid,
-            authid: u.authid,
             superuser: false,
         }),
         None => Err(MasterError::NoSuchPrincipal(format!(

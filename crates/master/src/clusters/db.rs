@@ -44,9 +44,6 @@ impl Keys {
     pub(crate) fn rc_nodes(&self, c: Uuid) -> String {
         format!("{}/rc_node/{c}/", self.m)
     }
-    pub(crate) fn rc_nodes_all(&self) -> String {
-        format!("{}/rc_node/", self.m)
-    }
     pub(crate) fn wg(&self, c: Uuid, g: Uuid) -> String {
         format!("{}/wg/{c}/{g}", self.m)
     }
@@ -76,9 +73,6 @@ impl Keys {
     }
     pub(crate) fn wc_nodes(&self, c: Uuid) -> String {
         format!("{}/wc_node/{c}/", self.m)
-    }
-    pub(crate) fn wc_nodes_all(&self) -> String {
-        format!("{}/wc_node/", self.m)
     }
     pub(crate) fn ws(&self, c: Uuid, s: Uuid) -> String {
         format!("{}/ws/{c}/{s}", self.m)

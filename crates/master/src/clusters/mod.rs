@@ -15,9 +15,6 @@
 //! the store and the reconcilers' handles ([`deploy::Deployer`], which also reports what it
 //! observed for `stat_*`).
 
-// parts are used as the managers land (issue 13); removed once all are in
-#![allow(dead_code)]
-
 pub(crate) mod call;
 pub(crate) mod db;
 pub(crate) mod deploy;

@@ -36,11 +36,6 @@ impl Status {
         }
     }
 
-    /// Crossbar's numeric code (used in some error messages).
-    pub(crate) fn code(self) -> u8 {
-        self as u8
-    }
-
     /// Marshalled as Crossbar does for clusters, worker groups and placements: `NONE` is null.
     pub(crate) fn to_value(self) -> Value {
         match self {
@@ -306,17 +301,6 @@ impl WebService {
         self.common.marshal_into(&mut d);
         d.insert("webcluster_oid".into(), oid(self.webcluster_oid));
         d.insert("path".into(), self.path.as_str().into());
-        d.insert("type".into(), self.service_type.as_str().into());
-        for (k, v) in &self.config {
-            d.insert(k.clone(), v.clone().into());
-        }
-        Value::Dict(d)
-    }
-
-    /// What is sent to the edge (`start_web_transport_service`): `{"type": …, <config>}`
-    /// (spec §4.3 `<service config>`).
-    pub(crate) fn edge_config(&self) -> Value {
-        let mut d = Dict::new();
         d.insert("type".into(), self.service_type.as_str().into());
         for (k, v) in &self.config {
             d.insert(k.clone(), v.clone().into());

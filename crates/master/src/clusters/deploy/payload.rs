@@ -83,8 +83,8 @@ pub(crate) fn web_transport(wc: &WebCluster) -> Json {
     })
 }
 
-/// What `start_web_transport_service` gets for `ws`: `{"type": …, <its config>}` (the same as
-/// [`WebService::edge_config`], as JSON so it can be stored and compared).
+/// What `start_web_transport_service` gets for `ws`: `{"type": …, <its config>}` (spec §4.3
+/// `<service config>`), as JSON so it can be stored and compared.
 pub(crate) fn service(ws: &WebService) -> Json {
     let mut d = Map::new();
     d.insert("type".into(), json!(ws.service_type));
