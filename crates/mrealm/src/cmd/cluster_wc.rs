@@ -425,6 +425,9 @@ mod tests {
             serde_json::json!({"oid": "o", "path": "info", "type": "json",
             "webcluster_oid": "w", "label": null, "value": {"a": 1}}),
         );
-        assert_eq!(service_row(&v), ["info", "json", "o", "{\"value\":{\"a\":1}}"]);
+        assert_eq!(
+            service_row(&v),
+            ["info", "json", "o", "{\"value\":{\"a\":1}}"]
+        );
     }
 }
