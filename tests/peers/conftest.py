@@ -25,6 +25,9 @@ TEST_TIMEOUT = float(os.environ.get("MREALM_PEERS_TEST_TIMEOUT", "90"))
 CONNECTED = peers.CONNECTED
 WATCHED_NODES = ("node1", "node2")  # node1: stays up for the session; node2: started/killed by a test
 OUTSIDE_NODES = ("node3", "stray1")  # node3: paired/unpaired by the shell; stray1: never paired
+# each watched node's cluster IP (`CROSSBAR_NODE_CLUSTER_IP` when its key is made -> key tag `node-cluster-ip`):
+# its own loopback address, so cluster tests can tell the nodes apart (test_clusters.py)
+CLUSTER_IPS = {"node1": "127.0.0.11", "node2": "127.0.0.12"}
 # <master cbdir>/mrealm.toml: WebSocket ping period and pong timeout (s) of the master
 MASTER_PING_INTERVAL = 2
 MASTER_PING_TIMEOUT = 2
@@ -136,7 +139,8 @@ def keys(tmp_path_factory):
         p.node_ports[node] = peers.free_port()
         peers.write_node_config(d, p.node_ports[node])
         jobs.append(peers.Proc(f"keys-{node}", [peers.CROSSBAR, "edge", "keys", "--cbdir", d],
-                               peers.peer_env(home, CROSSBAR_NODE_ID=node), p.logs / f"keys-{node}.log", cwd=base))
+                               peers.peer_env(home, CROSSBAR_NODE_ID=node, CROSSBAR_NODE_CLUSTER_IP=CLUSTER_IPS.get(node)),
+                               p.logs / f"keys-{node}.log", cwd=base))
     try:
         for j in jobs:
             code = j.wait_exit(60)
@@ -148,6 +152,8 @@ def keys(tmp_path_factory):
         assert f.is_file(), f"{f} was not created"
     for n in WATCHED_NODES + OUTSIDE_NODES:
         assert peers.parse_keyfile(p.cbdir(n) / "key.pub").get("node-authid") == n
+    for n, ip in CLUSTER_IPS.items():
+        assert peers.parse_keyfile(p.cbdir(n) / "key.pub").get("node-cluster-ip") == ip, f"{n}: no cluster IP {ip}"
     print(f"[peers] keys ready in {time.monotonic() - t0:.1f} s")
     return p
 
@@ -168,6 +174,14 @@ def master(keys):
     cbdir.mkdir(parents=True, exist_ok=True)
     # a short WebSocket ping, so a frozen (SIGSTOPped) node is detected within ~4 s (test_controller.py)
     (cbdir / "mrealm.toml").write_text(f"ping_interval = {MASTER_PING_INTERVAL}\nping_timeout = {MASTER_PING_TIMEOUT}\n")
+    proc = _start_master(keys, cbdir, port, url)
+    m = Master(proc, url, port)
+    yield m
+    code = m.proc.stop(grace=10)  # m.proc: the current process (restart_master replaces it)
+    assert code == 0, f"mrealm master did not exit 0 on SIGTERM (got {code})\n{m.proc.log_tail()}"
+
+
+def _start_master(keys, cbdir, port, url):
     env = peers.peer_env(keys.home, CROSSBAR_FABRIC_SUPERUSER=keys.su_pub, CROSSBAR_WATCH_TO_PAIR=keys.watched,
                          CROSSBAR_FABRIC_URL=url, RUST_BACKTRACE="1")
     proc = peers.Proc("mrealm master",
@@ -180,9 +194,18 @@ def master(keys):
     except BaseException:
         proc.stop(grace=5)
         raise
-    yield Master(proc, url, port)
-    code = proc.stop(grace=10)
-    assert code == 0, f"mrealm master did not exit 0 on SIGTERM (got {code})\n{proc.log_tail()}"
+    return proc
+
+
+def restart_master(keys, master):
+    """SIGTERM the session master (it must exit 0) and start it again on the same cbdir and port; the edge
+    nodes reconnect by themselves. Returns (seconds down, seconds from spawn to listening)."""
+    t0 = time.monotonic()
+    code = master.proc.stop(grace=15)
+    assert code == 0, f"mrealm master did not exit 0 on SIGTERM (got {code})\n{master.proc.log_tail()}"
+    t1 = time.monotonic()
+    master.proc = _start_master(keys, keys.base / "master", master.port, master.url)
+    return time.monotonic() - t0, time.monotonic() - t1
 
 
 @dataclass

@@ -23,7 +23,7 @@ MREALM_BIN = os.environ.get("MREALM_BIN") or str(ROOT / "target" / "debug" / "mr
 
 # environment variables that must never leak from the caller into a peer process
 _SCRUB = ("CROSSBAR_FABRIC_SUPERUSER", "CROSSBAR_WATCH_TO_PAIR", "CROSSBAR_FABRIC_URL", "CROSSBAR_NODE_ID",
-          "CROSSBAR_DIR", "CROSSBAR_CONFIG")
+          "CROSSBAR_DIR", "CROSSBAR_CONFIG", "CROSSBAR_NODE_CLUSTER_IP")
 
 CONNECTED = "Connected to Crossbar.io Master"  # edge node log line once its uplink joined
 

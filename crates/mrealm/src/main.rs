@@ -45,6 +45,10 @@ enum Command {
     Watch(cmd::watch::WatchArgs),
     /// Router worker traces: create, start, stop, show, data, delete, list.
     Trace(cmd::trace::TraceArgs),
+    /// Router clusters: create, add nodes and worker groups, start, stat, stop, delete.
+    Routercluster(cmd::cluster_rc::RouterclusterArgs),
+    /// Web clusters: create, add nodes and web services, start, stat, stop, delete.
+    Webcluster(cmd::cluster_wc::WebclusterArgs),
     /// Simulate a fleet of Crossbar.io edge nodes against a master (pairing, heartbeats, churn).
     ///
     /// Example: mrealm sim --url ws://127.0.0.1:9000/ws --nodes 1000 --period 10s
@@ -62,6 +66,8 @@ impl Command {
                 | Command::Call(_)
                 | Command::Watch(_)
                 | Command::Trace(_)
+                | Command::Routercluster(_)
+                | Command::Webcluster(_)
         )
     }
 }
@@ -96,6 +102,8 @@ fn main() -> std::process::ExitCode {
             Command::Call(args) => cmd::call::run(args).await,
             Command::Watch(args) => cmd::watch::run(args).await,
             Command::Trace(args) => cmd::trace::run(args).await,
+            Command::Routercluster(args) => cmd::cluster_rc::run(args).await,
+            Command::Webcluster(args) => cmd::cluster_wc::run(args).await,
             Command::Sim(args) => cmd::sim::run(args).await,
         }
     });

@@ -78,7 +78,7 @@ pub fn dict_rows(v: &Value) -> Vec<Vec<String>> {
 pub fn field(key: &str, v: &Value) -> String {
     let scale = match key {
         "created" | "registered" => Some(1_000_000),
-        "timestamp" => Some(1_000_000_000),
+        "timestamp" | "changed" | "since" => Some(1_000_000_000),
         _ => None,
     };
     match (scale, v.as_i64()) {

@@ -2,6 +2,9 @@
 
 pub mod bench;
 pub mod call;
+pub mod cluster;
+pub mod cluster_rc;
+pub mod cluster_wc;
 pub mod fabric;
 pub mod fleet;
 pub mod init;
