@@ -74,6 +74,13 @@ const BACKOFF: Backoff = Backoff {
 /// How soon a cluster with a worker still coming up is looked at again.
 const STARTING_RECHECK: Duration = Duration::from_secs(1);
 
+/// How soon a cluster is looked at again when a node (or a worker just started) has not
+/// registered its procedures yet.
+const NOT_READY_RECHECK: Duration = Duration::from_millis(200);
+
+/// Consecutive "not ready" rounds (≈ 10 s) after which they count as failures (backoff).
+const NOT_READY_ROUNDS: u32 = 50;
+
 /// Longest one reconcile may take (a node that never answers costs 10 s per call).
 const RECONCILE_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -85,6 +92,8 @@ pub(crate) struct Converge {
     observed: Observed,
     /// Consecutive failed rounds per cluster (for the backoff).
     failures: Mutex<HashMap<Uuid, u32>>,
+    /// Consecutive "not ready" rounds per cluster.
+    not_ready: Mutex<HashMap<Uuid, u32>>,
 }
 
 impl Converge {
@@ -98,6 +107,7 @@ impl Converge {
             },
             observed: Observed::default(),
             failures: Mutex::new(HashMap::new()),
+            not_ready: Mutex::new(HashMap::new()),
         })
     }
 
@@ -107,6 +117,9 @@ impl Converge {
 
     /// When to look at the cluster again.
     fn next(&self, c: Uuid, active: bool, done: &Done) -> Action {
+        if let Some(soon) = self.not_ready_recheck(c, done) {
+            return soon;
+        }
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if done.failed {
             let n = failures.entry(c).or_insert(0);
@@ -124,6 +137,21 @@ impl Converge {
     }
 }
 
+impl Converge {
+    /// A quick look again while a node is not ready (and nothing failed), for at most
+    /// [`NOT_READY_ROUNDS`] rounds in a row.
+    fn not_ready_recheck(&self, c: Uuid, done: &Done) -> Option<Action> {
+        let mut rounds = self.not_ready.lock().unwrap_or_else(|e| e.into_inner());
+        if !done.not_ready || done.failed {
+            rounds.remove(&c);
+            return None;
+        }
+        let n = rounds.entry(c).or_insert(0);
+        *n = n.saturating_add(1);
+        (*n <= NOT_READY_ROUNDS).then_some(Action::Requeue(NOT_READY_RECHECK))
+    }
+}
+
 /// The node outcomes of one round.
 struct Round(Vec<NodeOutcome>);
 
@@ -135,6 +163,8 @@ struct Done {
     /// No online node runs anything it should not.
     clean: bool,
     failed: bool,
+    /// A node has not registered its procedures yet (look again very soon).
+    not_ready: bool,
     /// A worker exists but is still coming up (look again soon).
     starting: bool,
 }
@@ -151,6 +181,7 @@ impl Round {
             complete: self.0.iter().all(|o| o.complete),
             clean: self.0.iter().all(|o| !o.leftover),
             failed: self.0.iter().any(|o| o.failed),
+            not_ready: self.0.iter().any(|o| o.not_ready),
             starting: self
                 .0
                 .iter()

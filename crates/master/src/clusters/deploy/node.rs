@@ -23,6 +23,10 @@ pub(crate) struct NodeOutcome {
     pub failed: bool,
     /// An online node still runs workers it should not (a stop is not finished).
     pub leftover: bool,
+    /// The node (or a worker just started) has not registered its procedures yet
+    /// (`wamp.error.no_such_procedure` from a node that is online): look again very soon,
+    /// without backoff.
+    pub not_ready: bool,
 }
 
 /// Why one worker's deployment stopped short.
@@ -80,6 +84,7 @@ pub(crate) fn offline(
         complete: wanted.is_empty(),
         failed: false,
         leftover: false,
+        not_ready: false,
     })
 }
 
@@ -106,6 +111,13 @@ pub(crate) async fn stop_unwanted(
                 rec.workers.remove(&wid);
                 records.save(&ctx.store, rec)?;
                 tracing::info!(node = edge.authid, worker = %wid, "worker stopped");
+            }
+            Err(e) if e.is_no_such_procedure() => {
+                out.not_ready = true;
+                out.leftover = true;
+                out.states
+                    .push(state(rec.node_oid, &wid, worker_type, "stopping", None));
+                return Ok(false);
             }
             Err(e) => {
                 out.failed = true;
@@ -135,8 +147,16 @@ pub(crate) fn failed_step(
         StepError::Store(e) => return Err(e),
         StepError::Call(e) => e,
     };
-    out.failed = true;
     out.complete = false;
+    if e.is_no_such_procedure() {
+        // a node that just came online, or a worker that just started, registers its
+        // procedures a moment later: not a failure, look again soon
+        out.not_ready = true;
+        out.states
+            .push(state(rec.node_oid, wid, worker_type, "starting", None));
+        return Ok(false);
+    }
+    out.failed = true;
     let why = Some(describe(edge.authid, &e));
     out.states
         .push(state(rec.node_oid, wid, worker_type, "failed", why));

@@ -86,8 +86,15 @@ impl RouterDeploy {
                     .insert(wid.to_owned(), DeployedWorker::default());
                 self.0.records.save(&self.0.ctx.store, rec)?;
                 let options = Value::from(router_worker_options(wid));
+                let t0 = std::time::Instant::now();
                 edge.start_worker(wid, ROUTER, options).await?;
-                tracing::info!(node = edge.authid, worker = wid, "router worker started");
+                let took_ms = t0.elapsed().as_millis();
+                tracing::info!(
+                    node = edge.authid,
+                    worker = wid,
+                    took_ms,
+                    "router worker started"
+                );
                 Ok(true)
             }
         }

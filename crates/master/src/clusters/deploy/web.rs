@@ -141,8 +141,15 @@ impl WebDeploy {
             rec.workers
                 .insert(wid.to_owned(), DeployedWorker::default());
             records.save(store, rec)?;
+            let t0 = std::time::Instant::now();
             edge.start_worker(wid, PROXY, Value::Null).await?;
-            tracing::info!(node = edge.authid, worker = wid, "proxy worker started");
+            let took_ms = t0.elapsed().as_millis();
+            tracing::info!(
+                node = edge.authid,
+                worker = wid,
+                took_ms,
+                "proxy worker started"
+            );
         }
         let has_transport = !fresh && edge.has_transport(wid).await?;
         let w = rec.workers.entry(wid.to_owned()).or_default();

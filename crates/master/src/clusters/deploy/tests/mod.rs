@@ -2,6 +2,7 @@
 //! liveness is a `NodeMap` the test drives; cluster records are written directly.
 
 mod fake;
+mod ready;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
