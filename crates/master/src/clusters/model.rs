@@ -44,9 +44,10 @@ impl Status {
         }
     }
 
-    /// Whether the object's desired state is "deployed" (the reconciler keeps it running).
+    /// Whether the object's desired state is "deployed" (the reconciler keeps it running):
+    /// STARTING, RUNNING, or DEGRADED (running, but not on every member right now).
     pub(crate) fn is_active(self) -> bool {
-        matches!(self, Status::Starting | Status::Running)
+        matches!(self, Status::Starting | Status::Running | Status::Degraded)
     }
 }
 

@@ -117,7 +117,7 @@ pub enum WcCommand {
         #[arg(long)]
         offline: bool,
     },
-    /// Add a web service at PATH (served at http://<node>:<port>/<PATH>).
+    /// Add a web service at PATH (served at http://NODE:PORT/PATH).
     #[command(
         after_help = "Examples:\n  mrealm webcluster add-service wc1 info --realm default \
         --config '{\"type\": \"json\", \"value\": {\"hello\": \"world\"}}'\n  \

@@ -14,7 +14,7 @@
 //! a failing node never holds up the others; failures are recorded per worker, logged once
 //! per change and retried with backoff (1 s doubling to 30 s); an active cluster is resynced
 //! every `check_interval` (a worker that died is restarted) and at once when one of its nodes
-//! comes online; a stopped cluster becomes STOPPED once every *online* node is clean — workers
+//! comes online or goes offline (RUNNING ⇄ DEGRADED); a stopped cluster becomes STOPPED once every *online* node is clean — workers
 //! on nodes offline during the stop stay recorded and are stopped when the node returns (a
 //! node that is unpaired meanwhile has its record dropped).
 
@@ -271,15 +271,15 @@ fn deployed_clusters(ctx: &Ctx, keys: &Keys, kind: &str) -> Result<Vec<Uuid>> {
     Ok(all.into_iter().map(|d| d.cluster_oid).collect())
 }
 
-/// A node that comes online gets every known cluster reconciled at once.
+/// A node that comes online (it gets its workers back) or goes offline (its clusters are
+/// DEGRADED) gets every known cluster reconciled at once.
 async fn follow(rc: Handle<Uuid>, wc: Handle<Uuid>, mut rx: broadcast::Receiver<Transition>) {
     loop {
         match rx.recv().await {
-            Ok(Transition::Ready(_)) | Err(RecvError::Lagged(_)) => {
+            Ok(_) | Err(RecvError::Lagged(_)) => {
                 rc.trigger_all();
                 wc.trigger_all();
             }
-            Ok(Transition::Shutdown(_)) => {}
             Err(RecvError::Closed) => return,
         }
     }

@@ -124,6 +124,8 @@ impl RouterDeploy {
                 Status::Stopped
             } else if mine.clone().all(|p| runs(&p)) {
                 Status::Running
+            } else if matches!(g.status, Status::Running | Status::Degraded) {
+                Status::Degraded
             } else {
                 Status::Starting
             };
@@ -177,17 +179,10 @@ impl Reconciler for RouterDeploy {
         if active {
             self.group_statuses(*oid, &placements, &c.observed.get(*oid), false)?;
         }
-        if status == Some(Status::Starting) && done.complete {
-            let topic = uri("on_routercluster_started");
-            status::advance::<RouterCluster>(
-                &c.ctx,
-                &key,
-                *oid,
-                Status::Starting,
-                Status::Running,
-                topic,
-            )
-            .await?;
+        if active {
+            let serving = done.complete && !done.failed;
+            let event = |e: &str| uri(&format!("on_routercluster_{e}"));
+            status::settle::<RouterCluster>(&c.ctx, &key, *oid, status, serving, event).await?;
         }
         if status == Some(Status::Stopping) && done.clean {
             self.group_statuses(*oid, &placements, &[], true)?;

@@ -1,5 +1,7 @@
 //! The status transitions the reconcilers make (spec §3.3, with mrealm's fix): STARTING →
-//! RUNNING once everything is deployed, STOPPING → STOPPED once everything is torn down. Each
+//! RUNNING once everything is deployed, RUNNING → DEGRADED when a member stops serving (its
+//! node went offline, a worker failed) and back to RUNNING once it serves again, STOPPING →
+//! STOPPED once everything is torn down. Each
 //! is one write transaction that re-reads the object and changes it only if it still has the
 //! expected status (a `stop_*` racing a reconcile wins), then the event
 //! `{"oid", "status", "changed"}` is published, acknowledged.
@@ -92,4 +94,24 @@ pub(crate) async fn advance<T: HasStatus>(
         warn!(%topic, error = %e, "event not published (the status is stored)");
     }
     Ok(())
+}
+
+/// After a round of an active cluster: STARTING → RUNNING when `serving` (`<prefix>on_*_started`),
+/// RUNNING → DEGRADED when not (`…_degraded`), DEGRADED → RUNNING when it is again
+/// (`…_started`). `event` maps an event name (`started`, `degraded`) to its topic.
+pub(crate) async fn settle<T: HasStatus>(
+    ctx: &Ctx,
+    key: &str,
+    oid: Uuid,
+    status: Option<Status>,
+    serving: bool,
+    event: impl Fn(&str) -> String,
+) -> Result<()> {
+    let (from, to, name) = match (status, serving) {
+        (Some(Status::Starting), true) => (Status::Starting, Status::Running, "started"),
+        (Some(Status::Degraded), true) => (Status::Degraded, Status::Running, "started"),
+        (Some(Status::Running), false) => (Status::Running, Status::Degraded, "degraded"),
+        _ => return Ok(()),
+    };
+    advance::<T>(ctx, key, oid, from, to, event(name)).await
 }

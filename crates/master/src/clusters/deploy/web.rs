@@ -240,17 +240,10 @@ impl Reconciler for WebDeploy {
         let done = round.finish(&c.observed, *oid);
         let uri = wire::webcluster::uri;
         let key = keys.wc(*oid);
-        if status == Some(Status::Starting) && done.complete {
-            let topic = uri("on_webcluster_started");
-            status::advance::<WebCluster>(
-                &c.ctx,
-                &key,
-                *oid,
-                Status::Starting,
-                Status::Running,
-                topic,
-            )
-            .await?;
+        if status.is_some_and(Status::is_active) {
+            let serving = done.complete && !done.failed;
+            let event = |e: &str| uri(&format!("on_webcluster_{e}"));
+            status::settle::<WebCluster>(&c.ctx, &key, *oid, status, serving, event).await?;
         }
         if status == Some(Status::Stopping) && done.clean {
             let topic = uri("on_webcluster_stopped");

@@ -38,3 +38,50 @@ async fn a_node_whose_api_is_not_registered_yet_is_served_as_soon_as_it_is() {
     .await;
     d.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_running_cluster_is_degraded_while_a_member_is_offline_and_running_again_after() {
+    let mut rig = Rig::new().await;
+    rig.up(0, 1);
+    rig.up(1, 2);
+    let (wc, _) = web_setup(&rig);
+    let d = rig.deployer();
+    let key = rig.keys().wc(wc.oid);
+    let status = |rig: &Rig| rig.get::<WebCluster>(&key).map(|w| w.status);
+    until(Duration::from_secs(3), "running", || {
+        status(&rig) == Some(Status::Running)
+    })
+    .await;
+    assert_eq!(
+        rig.event().await.0,
+        "crossbarfabriccenter.mrealm.webcluster.on_webcluster_started"
+    );
+    rig.down(2);
+    rig.edge().nodes.remove("n2"); // the node lost its workers
+                                   // the node's shutdown transition wakes the reconciler at once
+    until(Duration::from_secs(1), "degraded", || {
+        status(&rig) == Some(Status::Degraded)
+    })
+    .await;
+    let (topic, payload) = rig.event().await;
+    assert_eq!(
+        topic,
+        "crossbarfabriccenter.mrealm.webcluster.on_webcluster_degraded"
+    );
+    assert_eq!(
+        payload.get("status").and_then(Value::as_str),
+        Some("DEGRADED")
+    );
+    rig.up(1, 3);
+    until(
+        Duration::from_secs(1),
+        "running again on the node's return",
+        || status(&rig) == Some(Status::Running) && served(&rig, wc.oid),
+    )
+    .await;
+    assert_eq!(
+        rig.event().await.0,
+        "crossbarfabriccenter.mrealm.webcluster.on_webcluster_started"
+    );
+    d.stop().await;
+}
