@@ -48,6 +48,15 @@ fn topics(args: &WatchArgs) -> Vec<(String, MatchPolicy)> {
             format!("{}on_trace_", wire::mrealm::TRACING_PREFIX),
             MatchPolicy::Prefix,
         ),
+        // the cluster managers' events: created, starting, started, degraded, stopped, ...
+        (
+            format!("{}on_", wire::routercluster::PREFIX),
+            MatchPolicy::Prefix,
+        ),
+        (
+            format!("{}on_", wire::webcluster::PREFIX),
+            MatchPolicy::Prefix,
+        ),
     ];
     if args.heartbeats {
         for hb in [wire::node::ON_HEARTBEAT, wire::node::ON_WORKER_HEARTBEAT] {
@@ -177,6 +186,17 @@ fn summary(topic: &str, args: &[Value]) -> String {
             format!("{} {worker} seq={}", cell(first), field(hb, "seq"))
         }
         t if t.starts_with("tracing.on_trace_data") => format!("trace={}", args_line(args)),
+        t if t.starts_with("routercluster.") || t.starts_with("webcluster.") => {
+            let name = first.get("name").or_else(|| first.get("path"));
+            let status = first.get("status").map(|s| format!(" status={}", cell(s)));
+            let oid = first.get("oid").or_else(|| first.get("node_oid"));
+            format!(
+                "{}{} oid={}",
+                name.map_or("-".into(), cell),
+                status.unwrap_or_default(),
+                oid.map_or("-".into(), cell)
+            )
+        }
         t if t.starts_with("tracing.") => {
             let info = args.get(1).unwrap_or(&Value::Null);
             format!("{} status={}", cell(first), field(info, "status"))
@@ -203,5 +223,11 @@ mod tests {
         assert_eq!(short(&ready), "on_node_ready");
         let tick: Value = dict! { "tick" => 7 }.into();
         assert_eq!(summary(&format!("{MREALM}on_tick"), &[tick]), "tick=7");
+        let degraded = format!("{}on_webcluster_degraded", wire::webcluster::PREFIX);
+        let obj: Value = dict! { "oid" => "c1", "status" => "DEGRADED", "changed" => 1 }.into();
+        assert_eq!(summary(&degraded, &[obj]), "- status=DEGRADED oid=c1");
+        let created = format!("{}on_routercluster_created", wire::routercluster::PREFIX);
+        let obj: Value = dict! { "oid" => "c2", "name" => "rc1", "status" => "STOPPED" }.into();
+        assert_eq!(summary(&created, &[obj]), "rc1 status=STOPPED oid=c2");
     }
 }
