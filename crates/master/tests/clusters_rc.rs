@@ -84,7 +84,11 @@ async fn cluster_create_get_list_start_stop_with_events() {
     assert!(who.get("session").and_then(Value::as_u64).is_some());
     assert_eq!(next_event(&mut starting).await.args, vec![st.clone()]);
     let got = rc(&f.su, "get_routercluster", vec![rc2.as_str().into()]).await;
-    assert_eq!(s(&got, "status"), "STARTING");
+    // with no worker group there is nothing to deploy: the reconciler may already have set RUNNING
+    assert!(
+        ["STARTING", "RUNNING"].contains(&s(&got, "status")),
+        "{got:?}"
+    );
 
     let sp = rc(&f.su, "stop_routercluster", vec![rc2.as_str().into()]).await;
     assert_eq!((s(&sp, "status"), keys(&sp)), ("STOPPING", keys(&st)));
