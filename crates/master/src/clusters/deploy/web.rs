@@ -1,14 +1,14 @@
 //! The web cluster reconciler (key: the web cluster's oid; spec §4.3 with ⚠D36-D39 fixed).
 //!
-//! While the cluster is STARTING or RUNNING, every online member with `workers() > 0` runs
-//! proxy workers `cpw-<oid[:8]>-<i>`, each with the web transport `primary` and every service
-//! of the cluster at its path. "Already running" is asked of the edge (`get_worker`,
-//! `get_proxy_transport`, `get_web_transport_service`); what was deployed is recorded per node
-//! ([`super::record`]), so a service whose config changed is restarted, a removed one is
-//! stopped, and a transport whose settings changed gets its worker restarted. Workers of
-//! removed members, standby members and lowered `parallel` are stopped; a stopped cluster has
-//! every recorded worker stopped, then becomes STOPPED. Nodes are worked on concurrently,
-//! each node's calls in order.
+//! While the cluster is STARTING, RUNNING or DEGRADED, every online member with
+//! `workers() > 0` runs proxy workers `cpw-<oid[:8]>-<i>`, each with the web transport
+//! `primary` and every service of the cluster at its path. "Already running" is asked of the
+//! edge (`get_worker`, `get_proxy_transport`, `get_web_transport_service`); what was deployed
+//! is recorded per node ([`super::record`]), so a service whose config changed is restarted, a
+//! removed one is stopped, and a transport whose settings changed gets its worker restarted.
+//! Workers of removed members, standby members and lowered `parallel` are stopped; a stopped
+//! cluster has every recorded worker stopped, then becomes STOPPED. Nodes are worked on
+//! concurrently, each node's calls in order.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;

@@ -156,8 +156,8 @@ pub(super) fn start(w: &WebClusters, c: &Call<'_>) -> Result<Reply> {
     Ok(Reply::event(uri("on_webcluster_starting"), r).wake(Wake::WebCluster(oid)))
 }
 
-/// `stop_webcluster(webcluster_oid)`: IA, NSO, CST unless STARTING/RUNNING; STOPPING (the
-/// reconciler tears down, then sets STOPPED).
+/// `stop_webcluster(webcluster_oid)`: IA, NSO, CST unless STARTING, RUNNING or DEGRADED;
+/// STOPPING (the reconciler tears down, then sets STOPPED).
 pub(super) fn stop(w: &WebClusters, c: &Call<'_>) -> Result<Reply> {
     let oid = c.oid(0, "webcluster_oid", "webcluster_oid")?;
     let wc = set_status(w, oid, Status::Stopping, |wc| {
