@@ -287,3 +287,31 @@ async fn bad_services_change_nothing() {
     );
     assert_eq!(snapshot(&f.su, &oid).await, before);
 }
+
+#[tokio::test]
+async fn a_web_cluster_holds_at_most_1000_services() {
+    let f = setup().await;
+    let oid = create(&f.su, json!({"name": "web_full"})).await;
+    let add = |path: String| {
+        let args = vec![
+            oid.as_str().into(),
+            path.into(),
+            v(json!({"type": "json", "value": 1})),
+        ];
+        let su = f.su.clone();
+        async move { wc(&su, "add_webcluster_service", args).await }
+    };
+    for i in 0..1000 {
+        add(format!("p{i}")).await;
+    }
+    let before = snapshot(&f.su, &oid).await;
+    let args = vec![
+        oid.as_str().into(),
+        "one_more".into(),
+        v(json!({"type": "json", "value": 1})),
+    ];
+    let (uri, msg) = wc_err(&f.su, "add_webcluster_service", args).await;
+    assert_eq!(uri, "wamp.error.invalid_argument");
+    assert!(msg.contains("already has 1000 web services"), "{msg}");
+    assert_eq!(snapshot(&f.su, &oid).await, before, "nothing changed");
+}

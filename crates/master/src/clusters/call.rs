@@ -119,6 +119,21 @@ impl<'a> Call<'a> {
     }
 }
 
+/// How many objects of one kind one parent may hold: router and web clusters per management
+/// realm, worker groups per router cluster, web services per web cluster. Every round of a
+/// reconciler reads them all, and every listing returns them all.
+pub(crate) const MAX_OBJECTS: usize = 1000;
+
+/// `wamp.error.invalid_argument` once `have` objects of `what` exist in `parent`.
+pub(crate) fn check_room(have: usize, what: &str, parent: &str) -> Result<()> {
+    if have >= MAX_OBJECTS {
+        return Err(MasterError::InvalidArgument(format!(
+            "{parent} already has {have} {what}, the limit ({MAX_OBJECTS}): remove some first"
+        )));
+    }
+    Ok(())
+}
+
 /// Parses an oid; `invalid <label>: badly formed hexadecimal UUID string` when it is none.
 pub(crate) fn parse_oid(s: &str, label: &str) -> Result<Uuid> {
     Uuid::parse_str(s).map_err(|_| {

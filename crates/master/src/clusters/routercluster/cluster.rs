@@ -6,7 +6,7 @@ use uuid::Uuid;
 use wamp_proto::{Dict, Value};
 
 use super::{nso, oid_arg, parse_common, parse_name, qoid, Manager, RC};
-use crate::clusters::call::{Call, Reply, Wake};
+use crate::clusters::call::{check_room, Call, Reply, Wake};
 use crate::clusters::db::{self, put, remove_all, Read};
 use crate::clusters::model::{RouterCluster, Status};
 use crate::error::{MasterError, Result};
@@ -66,6 +66,7 @@ pub(super) fn create(m: &Manager, call: &Call<'_>) -> Result<Reply> {
                 rc.name
             )));
         }
+        check_room(all.len(), "router clusters", "the management realm")?;
         put(txn, &m.keys.rc(rc.oid), &rc)
     })?;
     Ok(Reply::event(uri("on_routercluster_created"), rc.marshal()))

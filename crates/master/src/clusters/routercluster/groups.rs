@@ -9,7 +9,7 @@ use wamp_proto::{Dict, Value};
 
 use super::placement::{self, Load};
 use super::{nso, parse_common, parse_name, qoid, show, Manager, RC, WG};
-use crate::clusters::call::{Call, Reply, Wake};
+use crate::clusters::call::{check_room, Call, Reply, Wake};
 use crate::clusters::db::{self, put, remove_all, Read};
 use crate::clusters::model::{Placement, RouterCluster, Status, WorkerGroup};
 use crate::error::{MasterError, Result};
@@ -59,6 +59,8 @@ pub(super) fn add(m: &Manager, call: &Call<'_>) -> Result<Reply> {
                 wg.name, other.cluster_oid
             )));
         }
+        let here = all.iter().filter(|g| g.cluster_oid == c).count();
+        check_room(here, "worker groups", &format!("router cluster {c}"))?;
         put(txn, &m.keys.wg(c, wg.oid), &wg)?;
         placement::place_group(txn, &m.keys, &wg, &mut load, now)?;
         Ok(wg)

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use wamp_proto::{Dict, Value};
 
 use super::{no_object, no_webcluster, settings, WebClusters};
-use crate::clusters::call::{Call, Reply, Wake};
+use crate::clusters::call::{check_room, Call, Reply, Wake};
 use crate::clusters::db::{self, Read};
 use crate::clusters::deploy::WorkerState;
 use crate::clusters::model::{Status, WcMembership, WebCluster};
@@ -82,6 +82,8 @@ pub(super) fn create(w: &WebClusters, c: &Call<'_>) -> Result<Reply> {
                 wc.name
             )));
         }
+        let have = txn.scan(&w.keys().wc_all())?.len();
+        check_room(have, "web clusters", "the management realm")?;
         db::put(txn, &w.keys().wc(wc.oid), &wc)
     })?;
     Ok(Reply::event(uri("on_webcluster_created"), wc.marshal()))

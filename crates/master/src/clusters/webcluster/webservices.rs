@@ -8,7 +8,7 @@ use wamp_proto::{Dict, Value};
 
 use super::clusters::to_json;
 use super::{no_object, settings, WebClusters};
-use crate::clusters::call::{Call, Reply, Wake};
+use crate::clusters::call::{check_room, Call, Reply, Wake};
 use crate::clusters::db::{self, Read};
 use crate::clusters::model::{Common, WebService};
 use crate::clusters::services::{self, SERVICE_TYPES};
@@ -117,12 +117,18 @@ pub(super) fn add(w: &WebClusters, c: &Call<'_>) -> Result<Reply> {
         let mut wc = w.cluster(txn, oid, no_object(oid))?;
         let msg = "only owner is allowed to add web service to a web cluster";
         w.check_owner(&who, &wc, msg)?;
-        if services_of(w, txn, oid)?.iter().any(|s| s.path == path) {
+        let services = services_of(w, txn, oid)?;
+        if services.iter().any(|s| s.path == path) {
             return Err(MasterError::AlreadyExists(format!(
                 "duplicate path \"{path}\" in web cluster {}",
                 wc.name
             )));
         }
+        check_room(
+            services.len(),
+            "web services",
+            &format!("web cluster {}", wc.name),
+        )?;
         db::put(txn, &k.ws(oid, ws.oid), &ws)?;
         wc.changed = now_ns();
         db::put(txn, &k.wc(oid), &wc)
