@@ -94,7 +94,7 @@ impl<'a> Call<'a> {
     /// `wamp.error.invalid_argument "invalid <label>: badly formed hexadecimal UUID string"`).
     pub(crate) fn oid(&self, i: usize, name: &str, label: &str) -> Result<Uuid> {
         let s = self.str(i, name)?;
-        parse_oid(s, label)
+        crate::args::parse_uuid(s, label)
     }
 
     /// The caller's authid, as the router disclosed it.
@@ -132,15 +132,6 @@ pub(crate) fn check_room(have: usize, what: &str, parent: &str) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// Parses an oid; `invalid <label>: badly formed hexadecimal UUID string` when it is none.
-pub(crate) fn parse_oid(s: &str, label: &str) -> Result<Uuid> {
-    Uuid::parse_str(s).map_err(|_| {
-        MasterError::InvalidArgument(format!(
-            "invalid {label}: badly formed hexadecimal UUID string"
-        ))
-    })
 }
 
 /// The user behind a call.

@@ -5,7 +5,7 @@
 use uuid::Uuid;
 use wamp_proto::{Dict, Value};
 
-use super::{nso, oid_arg, parse_common, parse_name, qoid, Manager, RC};
+use super::{nso, parse_common, parse_name, qoid, Manager, RC};
 use crate::clusters::call::{check_room, Call, Reply, Wake};
 use crate::clusters::db::{self, put, remove_all, Read};
 use crate::clusters::model::{RouterCluster, Status};
@@ -29,7 +29,7 @@ pub(super) fn list(m: &Manager, call: &Call<'_>) -> Result<Reply> {
 }
 
 pub(super) fn get(m: &Manager, call: &Call<'_>) -> Result<Reply> {
-    let oid = oid_arg(call, 0, RC)?;
+    let oid = call.oid(0, RC, RC)?;
     let rc = m
         .cluster(oid)?
         .ok_or_else(|| nso(format!("no routercluster with oid {oid}")))?;

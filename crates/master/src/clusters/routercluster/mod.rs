@@ -26,7 +26,7 @@ use store::{NodeRecord, Store};
 use uuid::Uuid;
 use wamp_proto::{Dict, Value};
 
-use super::call::{self, parse_oid, register, Call, Principal, Reply};
+use super::call::{self, register, Call, Principal, Reply};
 use super::db::Keys;
 use super::deploy::Deployer;
 use super::model::Common;
@@ -249,11 +249,6 @@ fn parse_common(d: &Dict, what: &str) -> Result<Common> {
 /// A value as JSON, for error messages.
 fn show(v: &Value) -> String {
     serde_json::Value::from(v).to_string()
-}
-
-/// A `get_routercluster`-style oid (`invalid <name>: badly formed …`).
-fn oid_arg(call: &Call<'_>, i: usize, name: &str) -> Result<Uuid> {
-    parse_oid(call.str(i, name)?, name)
 }
 
 #[cfg(test)]

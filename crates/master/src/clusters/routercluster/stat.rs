@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 use wamp_proto::{Dict, Value};
 
-use super::{nso, oid_arg, Manager, RC, WG};
+use super::{nso, Manager, RC, WG};
 use crate::clusters::call::{Call, Reply};
 use crate::clusters::deploy::WorkerState;
 use crate::clusters::model::{Placement, RouterCluster, WorkerGroup};
@@ -21,7 +21,7 @@ use crate::error::Result;
 type Seen = BTreeMap<(Uuid, String), WorkerState>;
 
 pub(super) fn cluster(m: &Manager, call: &Call<'_>) -> Result<Reply> {
-    let c = oid_arg(call, 0, RC)?;
+    let c = call.oid(0, RC, RC)?;
     let rc = m.stat_cluster(c)?;
     let seen = m.seen(c);
     let mut nodes = Vec::new();
@@ -53,8 +53,8 @@ pub(super) fn cluster(m: &Manager, call: &Call<'_>) -> Result<Reply> {
 }
 
 pub(super) fn group(m: &Manager, call: &Call<'_>) -> Result<Reply> {
-    let c = oid_arg(call, 0, RC)?;
-    let g = oid_arg(call, 1, WG)?;
+    let c = call.oid(0, RC, RC)?;
+    let g = call.oid(1, WG, WG)?;
     let rc = m.stat_cluster(c)?;
     let wg = m
         .groups(c)?
