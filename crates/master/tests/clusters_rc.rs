@@ -475,3 +475,44 @@ async fn a_management_realm_sees_none_of_anothers_clusters() {
     .await;
     assert_eq!(str_list(&nodes), ["node1"]);
 }
+
+#[tokio::test]
+async fn the_membership_of_an_unpaired_node_can_be_removed() {
+    let f = setup().await;
+    let [n1, n2, ..] = &f.nodes;
+    let c = create(&f.su, "rc1").await;
+    let args = |n: &str| vec![Value::from(c.as_str()), n.into()];
+    rc(&f.su, "add_routercluster_node", args(n1)).await;
+    rc(&f.su, "add_routercluster_node", args(n2)).await;
+    let wg = dict! { "name" => "wg1", "scale" => 2 };
+    rc(
+        &f.su,
+        "add_routercluster_workergroup",
+        vec![c.as_str().into(), wg.into()],
+    )
+    .await;
+    common::api(&f.global, "unpair_node", vec![n2.as_str().into()]).await;
+    let nso = "crossbar.error.no_such_object";
+    let (uri, _) = rc_err(&f.su, "get_routercluster_node", args(n2)).await;
+    assert_eq!(uri, nso, "the node is gone from the management realm");
+    // its worker moves to the remaining member, and the membership goes
+    rc(&f.su, "remove_routercluster_node", args(n2)).await;
+    let got = rc(
+        &f.su,
+        "get_routercluster_workergroup_by_name",
+        vec!["rc1".into(), "wg1".into()],
+    )
+    .await;
+    let placements = got
+        .get("placements")
+        .and_then(Value::as_list)
+        .expect("list");
+    assert!(
+        placements.iter().all(|p| s(p, "node_oid") == n1),
+        "{placements:?}"
+    );
+    let (uri, _) = rc_err(&f.su, "remove_routercluster_node", args(n2)).await;
+    assert_eq!(uri, nso, "removed once");
+    let members = rc(&f.su, "list_routercluster_nodes", vec![c.as_str().into()]).await;
+    assert_eq!(str_list(&members), [n1.as_str()]);
+}

@@ -59,9 +59,18 @@ pub(super) fn add(m: &Manager, call: &Call<'_>) -> Result<Reply> {
 
 /// Removes the membership; the node's placements move to the least-loaded remaining members
 /// (the reconciler stops them there and starts them on their new node). With no member left
-/// to take them: `crossbar.error.dependent_objects`.
+/// to take them: `crossbar.error.dependent_objects`. The membership of a node unpaired since
+/// (no longer in this management realm) can be removed too, or its cluster could never
+/// converge again.
 pub(super) fn remove(m: &Manager, call: &Call<'_>) -> Result<Reply> {
-    let (c, n) = membership_args(m, call)?;
+    let n = qoid(call, 1, NODE, "oid")?;
+    let c = qoid(call, 0, RC, "oid")?;
+    if let Err(e) = m.node(n) {
+        let member: Option<RcMembership> = Read::get(m.store(), &m.keys.rc_node(c, n))?;
+        if member.is_none() {
+            return Err(e);
+        }
+    }
     let membership = db::write(m.store(), |txn| {
         let membership = membership_in(m, txn, c, n)?;
         let now = now_ns();
