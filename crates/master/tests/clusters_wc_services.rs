@@ -241,8 +241,12 @@ async fn bad_services_change_nothing() {
     )
     .await;
     let before = snapshot(&f.su, &oid).await;
+    let long_path = "a".repeat(256);
+    let big = json!({"type": "json", "value": "x".repeat(70_000)});
     let cases: Vec<(&str, serde_json::Value, &str, &str)> = vec![
         ("info", json!({"type": "json", "value": 1}), AE, "duplicate path \"info\" in web cluster web1"),
+        (&long_path, json!({"type": "nodeinfo"}), IA, "invalid path \"aaaa"),
+        ("p", big, IA, "webservice definition is 70026 bytes, more than the 65536"),
         ("/", json!({"type": "nodeinfo"}), IA, "invalid path \"/\""),
         ("a/b", json!({"type": "nodeinfo"}), IA, "invalid path \"a/b\""),
         ("p", json!({"value": 1}), IA, "missing type in webservice"),

@@ -40,8 +40,16 @@ pub(super) fn list(w: &WebClusters, c: &Call<'_>) -> Result<Reply> {
 }
 
 /// Whether `path` is one URL path segment: `^[a-zA-Z0-9_\-.~]+$`, not `.` or `..`.
+/// The longest service path.
+const MAX_PATH_LEN: usize = 255;
+
+/// The largest service definition (as JSON): it is stored, sent to every worker of the
+/// cluster and kept in each node's deployment record.
+const MAX_SERVICE_BYTES: usize = 64 << 10;
+
 fn is_segment(path: &str) -> bool {
     !path.is_empty()
+        && path.len() <= MAX_PATH_LEN
         && path != "."
         && path != ".."
         && path
@@ -58,10 +66,18 @@ fn ia(msg: String) -> MasterError {
 fn parse_service(path: &str, def: &Dict) -> Result<(Common, String, Map<String, Json>)> {
     if !is_segment(path) {
         return Err(ia(format!(
-            "invalid path \"{path}\" (must be one path segment matching ^[a-zA-Z0-9_\\-.~]+$)"
+            "invalid path \"{path}\" (must be one path segment of at most {MAX_PATH_LEN} \
+             characters matching ^[a-zA-Z0-9_\\-.~]+$)"
         )));
     }
     let mut config = to_json(def);
+    let size = serde_json::to_vec(&config).map_or(usize::MAX, |b| b.len());
+    if size > MAX_SERVICE_BYTES {
+        return Err(ia(format!(
+            "webservice definition is {size} bytes, more than the {MAX_SERVICE_BYTES} a web \
+             service may hold"
+        )));
+    }
     let service_type = match config.get("type") {
         None => return Err(ia("missing type in webservice".into())),
         Some(Json::String(t)) if SERVICE_TYPES.contains(&t.as_str()) => t.clone(),
@@ -203,5 +219,7 @@ mod tests {
         for bad in ["", "/", "a/b", ".", "..", "a b", "ä"] {
             assert!(!is_segment(bad), "{bad}");
         }
+        assert!(is_segment(&"a".repeat(MAX_PATH_LEN)));
+        assert!(!is_segment(&"a".repeat(MAX_PATH_LEN + 1)));
     }
 }
