@@ -1,14 +1,16 @@
-//! The per-node part shared by both reconcilers: what one node's round yields
-//! ([`NodeOutcome`]), the node that is offline or unpaired, and stopping the workers a node
-//! should no longer run (they are in its deployment record but no longer wanted).
+//! The per-node part shared by both reconcilers: one node's round ([`converge`]: report an
+//! offline or unpaired node, stop the workers it should no longer run — recorded but no longer
+//! wanted — then bring up each wanted worker with the reconciler's [`WorkerStep`]) and what it
+//! yields ([`NodeOutcome`]).
 
 use std::collections::BTreeSet;
+use std::future::Future;
 
 use uuid::Uuid;
 
 use super::edge::{describe, node_unreachable, Edge};
 use super::record::{state, Deployed, Records};
-use super::WorkerState;
+use super::{Converge, WorkerState};
 use crate::error::{MasterError, Result};
 use crate::mrealm::ctx::Ctx;
 use crate::reconcile::CallError;
@@ -51,7 +53,7 @@ impl From<MasterError> for StepError {
 }
 
 /// The node's authid if it is online now.
-pub(crate) fn online_authid(ctx: &Ctx, node: Uuid) -> Option<String> {
+fn online_authid(ctx: &Ctx, node: Uuid) -> Option<String> {
     let view = ctx.nodes.view();
     view.get(&node)
         .filter(|n| n.online)
@@ -60,7 +62,7 @@ pub(crate) fn online_authid(ctx: &Ctx, node: Uuid) -> Option<String> {
 
 /// An offline node: every worker it should run, or still runs, is `offline`. A node that is
 /// no longer paired can never be reached: its record is dropped (nothing to stop any more).
-pub(crate) fn offline(
+fn offline(
     ctx: &Ctx,
     records: &Records,
     rec: &Deployed,
@@ -90,7 +92,7 @@ pub(crate) fn offline(
 
 /// Stops the recorded workers that are not `wanted` (absent ones count as stopped); `Err` with
 /// the outcome so far when the node became unreachable.
-pub(crate) async fn stop_unwanted(
+async fn stop_unwanted(
     ctx: &Ctx,
     records: &Records,
     edge: &Edge<'_>,
@@ -135,7 +137,7 @@ pub(crate) async fn stop_unwanted(
 }
 
 /// Records a failed worker step; `Ok(false)` when the node's round should end here.
-pub(crate) fn failed_step(
+fn failed_step(
     e: StepError,
     edge: &Edge<'_>,
     rec: &Deployed,
@@ -161,4 +163,69 @@ pub(crate) fn failed_step(
     out.states
         .push(state(rec.node_oid, wid, worker_type, "failed", why));
     Ok(!node_unreachable(&e))
+}
+
+/// How one reconciler brings one of its workers to the wanted state on a node.
+pub(crate) trait WorkerStep: Sync {
+    /// The edge worker type (`router`, `proxy`), for the worker states.
+    const TYPE: &'static str;
+
+    /// Makes worker `wid` run as wanted; whether it runs now (`false`: still coming up).
+    fn worker(
+        &self,
+        edge: &Edge<'_>,
+        rec: &mut Deployed,
+        wid: &str,
+    ) -> impl Future<Output = std::result::Result<bool, StepError>> + Send;
+}
+
+/// One node's round, the same for both reconcilers: an offline node is only reported; an
+/// online one first has the recorded workers it should no longer run stopped, then each
+/// `wanted` worker brought up by `step`, in order, until the node stops answering.
+pub(crate) async fn converge<S: WorkerStep>(
+    c: &Converge,
+    step: &S,
+    mut rec: Deployed,
+    wanted: &[String],
+) -> Result<NodeOutcome> {
+    let Some(authid) = online_authid(&c.ctx, rec.node_oid) else {
+        return offline(&c.ctx, &c.records, &rec, wanted, S::TYPE);
+    };
+    let edge = Edge {
+        caller: &c.caller,
+        authid: &authid,
+    };
+    let mut out = NodeOutcome {
+        complete: true,
+        ..NodeOutcome::default()
+    };
+    if !stop_unwanted(
+        &c.ctx,
+        &c.records,
+        &edge,
+        &mut rec,
+        wanted,
+        S::TYPE,
+        &mut out,
+    )
+    .await?
+    {
+        out.complete = wanted.is_empty();
+        return Ok(out);
+    }
+    for wid in wanted {
+        match step.worker(&edge, &mut rec, wid).await {
+            Ok(running) => {
+                let st = if running { "running" } else { "starting" };
+                out.complete &= running;
+                out.states.push(state(rec.node_oid, wid, S::TYPE, st, None));
+            }
+            Err(e) => {
+                if !failed_step(e, &edge, &rec, wid, S::TYPE, &mut out)? {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(out)
 }

@@ -13,9 +13,9 @@ use uuid::Uuid;
 use wamp_proto::Value;
 
 use super::edge::Edge;
-use super::node::{failed_step, offline, online_authid, stop_unwanted, NodeOutcome, StepError};
+use super::node::{self, NodeOutcome, StepError, WorkerStep};
 use super::payload::router_worker_options;
-use super::record::{state, Deployed, DeployedWorker};
+use super::record::{Deployed, DeployedWorker};
 use super::{status, Converge, Round, WorkerState};
 use crate::clusters::db::Read;
 use crate::clusters::model::{Placement, RouterCluster, Status, WorkerGroup};
@@ -30,40 +30,12 @@ pub(crate) struct RouterDeploy(pub Arc<Converge>);
 
 impl RouterDeploy {
     async fn node(&self, rec: Deployed, wanted: Vec<String>) -> Result<NodeOutcome> {
-        let c = &self.0;
-        let Some(authid) = online_authid(&c.ctx, rec.node_oid) else {
-            return offline(&c.ctx, &c.records, &rec, &wanted, ROUTER);
-        };
-        let edge = Edge {
-            caller: &c.caller,
-            authid: &authid,
-        };
-        let mut rec = rec;
-        let mut out = NodeOutcome {
-            complete: true,
-            ..NodeOutcome::default()
-        };
-        let (records, ctx) = (&c.records, &c.ctx);
-        if !stop_unwanted(ctx, records, &edge, &mut rec, &wanted, ROUTER, &mut out).await? {
-            out.complete = wanted.is_empty();
-            return Ok(out);
-        }
-        for wid in &wanted {
-            match self.worker(&edge, &mut rec, wid).await {
-                Ok(running) => {
-                    let st = if running { "running" } else { "starting" };
-                    out.complete &= running;
-                    out.states.push(state(rec.node_oid, wid, ROUTER, st, None));
-                }
-                Err(e) => {
-                    if !failed_step(e, &edge, &rec, wid, ROUTER, &mut out)? {
-                        break;
-                    }
-                }
-            }
-        }
-        Ok(out)
+        node::converge(&self.0, self, rec, &wanted).await
     }
+}
+
+impl WorkerStep for RouterDeploy {
+    const TYPE: &'static str = ROUTER;
 
     /// Starts the router worker unless it runs; whether it runs.
     async fn worker(
@@ -99,9 +71,11 @@ impl RouterDeploy {
             }
         }
     }
+}
 
-    /// Sets each worker group RUNNING when all its workers run, STARTING otherwise (active
-    /// cluster), or STOPPED (stopped cluster).
+impl RouterDeploy {
+    /// Sets each worker group RUNNING when all its workers run, DEGRADED when one stopped
+    /// running, STARTING otherwise (active cluster), or STOPPED (stopped cluster).
     fn group_statuses(
         &self,
         c: Uuid,

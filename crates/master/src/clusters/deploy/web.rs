@@ -19,8 +19,8 @@ use uuid::Uuid;
 use wamp_proto::Value;
 
 use super::edge::Edge;
-use super::node::{failed_step, offline, online_authid, stop_unwanted, NodeOutcome, StepError};
-use super::record::{state, Deployed, DeployedService, DeployedWorker};
+use super::node::{self, NodeOutcome, StepError, WorkerStep};
+use super::record::{Deployed, DeployedService, DeployedWorker};
 use super::{status, Converge, Round};
 use crate::clusters::db::Read;
 use crate::clusters::model::{Status, WcMembership, WebCluster, WebService};
@@ -40,6 +40,25 @@ struct Want {
 
 /// The web cluster reconciler.
 pub(crate) struct WebDeploy(pub Arc<Converge>);
+
+/// Brings the proxy workers of one member node to what it should run.
+struct WebStep<'a> {
+    deploy: &'a WebDeploy,
+    want: &'a Want,
+}
+
+impl WorkerStep for WebStep<'_> {
+    const TYPE: &'static str = PROXY;
+
+    async fn worker(
+        &self,
+        edge: &Edge<'_>,
+        rec: &mut Deployed,
+        wid: &str,
+    ) -> std::result::Result<bool, StepError> {
+        self.deploy.worker(edge, rec, wid, self.want).await
+    }
+}
 
 impl WebDeploy {
     fn desired(&self, wc: &WebCluster) -> Result<HashMap<Uuid, Want>> {
@@ -68,51 +87,10 @@ impl WebDeploy {
     }
 
     async fn node(&self, rec: Deployed, want: Option<&Want>) -> Result<NodeOutcome> {
-        let c = &self.0;
         let empty = Want::default();
         let want = want.unwrap_or(&empty);
-        let Some(authid) = online_authid(&c.ctx, rec.node_oid) else {
-            return offline(&c.ctx, &c.records, &rec, &want.workers, PROXY);
-        };
-        let edge = Edge {
-            caller: &c.caller,
-            authid: &authid,
-        };
-        let mut rec = rec;
-        let mut out = NodeOutcome {
-            complete: true,
-            ..NodeOutcome::default()
-        };
-        let (records, ctx) = (&c.records, &c.ctx);
-        if !stop_unwanted(
-            ctx,
-            records,
-            &edge,
-            &mut rec,
-            &want.workers,
-            PROXY,
-            &mut out,
-        )
-        .await?
-        {
-            out.complete = want.workers.is_empty();
-            return Ok(out);
-        }
-        for wid in &want.workers {
-            match self.worker(&edge, &mut rec, wid, want).await {
-                Ok(running) => {
-                    let st = if running { "running" } else { "starting" };
-                    out.complete &= running;
-                    out.states.push(state(rec.node_oid, wid, PROXY, st, None));
-                }
-                Err(e) => {
-                    if !failed_step(e, &edge, &rec, wid, PROXY, &mut out)? {
-                        break;
-                    }
-                }
-            }
-        }
-        Ok(out)
+        let step = WebStep { deploy: self, want };
+        node::converge(&self.0, &step, rec, &want.workers).await
     }
 
     /// Brings one proxy worker to the wanted state; whether it runs.
