@@ -148,29 +148,15 @@ impl Reconciler for RouterDeploy {
         let outcomes = join_all(rounds).await;
         let round = Round::collect(outcomes)?;
         let done = round.finish(&c.observed, *oid);
-        let uri = wire::routercluster::uri;
-        let key = keys.rc(*oid);
         if active {
             self.group_statuses(*oid, &placements, &c.observed.get(*oid), false)?;
         }
-        if active {
-            let serving = done.complete && !done.failed;
-            let event = |e: &str| uri(&format!("on_routercluster_{e}"));
-            status::settle::<RouterCluster>(&c.ctx, &key, *oid, status, serving, event).await?;
-        }
         if status == Some(Status::Stopping) && done.clean {
             self.group_statuses(*oid, &placements, &[], true)?;
-            let topic = uri("on_routercluster_stopped");
-            status::advance::<RouterCluster>(
-                &c.ctx,
-                &key,
-                *oid,
-                Status::Stopping,
-                Status::Stopped,
-                topic,
-            )
-            .await?;
         }
+        let event = |e: &str| wire::routercluster::uri(&format!("on_routercluster_{e}"));
+        let key = keys.rc(*oid);
+        status::settle::<RouterCluster>(&c.ctx, &key, *oid, status, &done, event).await?;
         Ok(c.next(*oid, active, &done))
     }
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use wamp_client::PublishOptions;
 use wamp_proto::{Dict, Value};
 
+use super::Done;
 use crate::clusters::db::{self, Read};
 use crate::clusters::model::{RouterCluster, Status, WebCluster, WorkerGroup};
 use crate::error::Result;
@@ -96,21 +97,24 @@ pub(crate) async fn advance<T: HasStatus>(
     Ok(())
 }
 
-/// After a round of an active cluster: STARTING → RUNNING when `serving` (`<prefix>on_*_started`),
-/// RUNNING → DEGRADED when not (`…_degraded`), DEGRADED → RUNNING when it is again
-/// (`…_started`). `event` maps an event name (`started`, `degraded`) to its topic.
+/// After a round: STARTING → RUNNING once everything serves (`on_*_started`), RUNNING →
+/// DEGRADED when something does not (`…_degraded`), DEGRADED → RUNNING when it does again
+/// (`…_started`), STOPPING → STOPPED once every online node is clean (`…_stopped`). `event`
+/// maps an event name (`started`, …) to its topic.
 pub(crate) async fn settle<T: HasStatus>(
     ctx: &Ctx,
     key: &str,
     oid: Uuid,
     status: Option<Status>,
-    serving: bool,
+    done: &Done,
     event: impl Fn(&str) -> String,
 ) -> Result<()> {
-    let (from, to, name) = match (status, serving) {
-        (Some(Status::Starting), true) => (Status::Starting, Status::Running, "started"),
-        (Some(Status::Degraded), true) => (Status::Degraded, Status::Running, "started"),
-        (Some(Status::Running), false) => (Status::Running, Status::Degraded, "degraded"),
+    let serving = done.complete && !done.failed;
+    let (from, to, name) = match status {
+        Some(Status::Starting) if serving => (Status::Starting, Status::Running, "started"),
+        Some(Status::Degraded) if serving => (Status::Degraded, Status::Running, "started"),
+        Some(Status::Running) if !serving => (Status::Running, Status::Degraded, "degraded"),
+        Some(Status::Stopping) if done.clean => (Status::Stopping, Status::Stopped, "stopped"),
         _ => return Ok(()),
     };
     advance::<T>(ctx, key, oid, from, to, event(name)).await

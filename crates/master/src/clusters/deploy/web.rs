@@ -216,25 +216,9 @@ impl Reconciler for WebDeploy {
         let outcomes = join_all(rounds).await;
         let round = Round::collect(outcomes)?;
         let done = round.finish(&c.observed, *oid);
-        let uri = wire::webcluster::uri;
+        let event = |e: &str| wire::webcluster::uri(&format!("on_webcluster_{e}"));
         let key = keys.wc(*oid);
-        if status.is_some_and(Status::is_active) {
-            let serving = done.complete && !done.failed;
-            let event = |e: &str| uri(&format!("on_webcluster_{e}"));
-            status::settle::<WebCluster>(&c.ctx, &key, *oid, status, serving, event).await?;
-        }
-        if status == Some(Status::Stopping) && done.clean {
-            let topic = uri("on_webcluster_stopped");
-            status::advance::<WebCluster>(
-                &c.ctx,
-                &key,
-                *oid,
-                Status::Stopping,
-                Status::Stopped,
-                topic,
-            )
-            .await?;
-        }
+        status::settle::<WebCluster>(&c.ctx, &key, *oid, status, &done, event).await?;
         Ok(c.next(*oid, status.is_some_and(Status::is_active), &done))
     }
 }
